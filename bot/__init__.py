@@ -1,0 +1,1 @@
+"""Commune outreach bot: VNeID / căn cước FAQ, announcement campaigns, registration help requests."""

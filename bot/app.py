@@ -1,0 +1,175 @@
+"""The composition root: `build_application(settings)` assembles services and the PTB application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackContext,
+    ContextTypes,
+    ExtBot,
+)
+
+from bot.config import Settings
+from bot.content import Content, load_content
+from bot.faq.service import FaqService
+from bot.i18n import Catalogs
+from storage.db import Database
+from storage.questions import Questions
+from storage.residents import Residents
+from storage.staff import Staff
+
+log = logging.getLogger(__name__)
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; updates of one chat run in order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # chat id -> (lock, users of it)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = getattr(update, "effective_chat", None)
+        key = chat.id if chat is not None else 0
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+@dataclass
+class Services:
+    """Everything handlers reach, built once at start-up (no module globals)."""
+
+    settings: Settings
+    db: Database
+    content: Content
+    faq: FaqService
+    catalogs: Catalogs
+    residents: Residents
+    questions: Questions
+    staff: Staff
+    # Filled by feature modules at start-up (help requests, campaigns); keyed by feature name.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BotData:
+    """`context.bot_data`: PTB creates it with no arguments; `post_init` fills `services`."""
+
+    services: Services | None = None
+    bot_username: str = ""
+
+    @property
+    def svc(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the application has not been initialised")
+        return self.services
+
+
+Ctx = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+App = Application[ExtBot[None], Ctx, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+async def open_services(settings: Settings, content: Content | None = None,
+                        catalogs: Catalogs | None = None) -> Services:
+    """Load content and open the database (also used by the command line)."""
+    content = content or load_content(settings.content_dir)
+    db = await Database(settings.db_path).open()
+    return Services(
+        settings=settings,
+        db=db,
+        content=content,
+        faq=FaqService(content),
+        catalogs=catalogs or Catalogs.load(settings.content_dir / "locales"),
+        residents=Residents(db),
+        questions=Questions(db),
+        staff=Staff(db, settings.admin_ids),
+    )
+
+
+def build_application(settings: Settings, services: Services | None = None) -> App:
+    """Build the bot. Services are opened in post_init unless given (tests may pass their own)."""
+    if not settings.token:
+        raise ValueError("build_application needs a token (the sandbox uses a fake one)")
+
+    # Content and catalogs are read before anything starts: a broken content folder stops start-up.
+    content = services.content if services else load_content(settings.content_dir)
+    catalogs = services.catalogs if services else Catalogs.load(settings.content_dir / "locales")
+
+    async def post_init(app: App) -> None:
+        bot_data: BotData = app.bot_data
+        bot_data.services = services or await open_services(settings, content, catalogs)
+        me = await app.bot.get_me()
+        bot_data.bot_username = me.username or ""
+        from handlers import on_startup
+
+        await on_startup(app)
+
+    async def post_shutdown(app: App) -> None:
+        bot_data: BotData = app.bot_data
+        if bot_data.services is not None and services is None:
+            await bot_data.services.db.close()
+
+    overall = max(30.0, settings.broadcast_rate * 1.2)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .context_types(ContextTypes(bot_data=BotData))
+        .rate_limiter(AIORateLimiter(overall_max_rate=overall, overall_time_period=1, max_retries=2))
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    app: App = builder.build()  # type: ignore[assignment]
+    from handlers import register
+
+    register(app, catalogs)
+    return app
+
+
+async def start_app(app: App, poll_interval: float = 0.0, timeout: int = 10) -> None:
+    """Initialise, run post_init, start handlers and long polling (what run_polling does, minus the loop)."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout,
+                                    allowed_updates=Update.ALL_TYPES)
+
+
+async def stop_app(app: App) -> None:
+    """Stop polling and handlers, then shut down (post_shutdown closes the database)."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)

@@ -1,0 +1,32 @@
+"""`python -m bot`: one sub-command group per module; each module adds its parsers with `add_parsers`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bot.cli import faq as faq_cli
+from bot.cli import run as run_cli
+from bot.cli import staff as staff_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Commune outreach bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    # Each module registers its own sub-commands and sets `func` (args -> exit code).
+    for module in (run_cli, faq_cli, staff_cli):
+        module.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,80 @@
+"""`run` (the bot; with no token the local sandbox) and `chat` (the sandbox with a terminal chat)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from typing import Any
+
+from bot.app import build_application, start_app, stop_app
+from bot.config import Settings, load_settings
+from bot.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+SANDBOX_TOKEN = "123456789:SANDBOX-local-only-not-a-real-token"
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("run", help="run the bot (long polling); with no BOT_TOKEN, the local sandbox")
+    p.add_argument("--no-web", action="store_true", help="sandbox: do not serve the web chat")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("chat", help="the local sandbox with a chat in this terminal")
+    p.set_defaults(func=cmd_chat)
+
+
+async def wait_for_signal() -> None:
+    """Return on SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings) -> None:
+    """Run the bot against settings.api_url until a signal arrives."""
+    app = build_application(settings)
+    await start_app(app)
+    log.info("bot running (API %s); stop with Ctrl+C", settings.api_url)
+    try:
+        await wait_for_signal()
+    finally:
+        await stop_app(app)
+
+
+def sandbox_settings(settings: Settings, url: str) -> Settings:
+    """Settings for the local sandbox: a fake token, a database of its own."""
+    return dataclasses.replace(settings, token=SANDBOX_TOKEN, api_url=url,
+                               data_dir=settings.data_dir / "sandbox")
+
+
+async def serve_sandbox(settings: Settings, terminal: bool, web: bool) -> None:
+    from bot.sandbox.local import run_local
+
+    await run_local(settings, terminal=terminal, web=web)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    setup_logging(settings.token)
+    if settings.token:
+        asyncio.run(serve(settings))
+    else:
+        asyncio.run(serve_sandbox(settings, terminal=False, web=not args.no_web))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.token:
+        print("BOT_TOKEN is set: the terminal chat only runs against the local sandbox. Unset it first.")
+        return 2
+    setup_logging(None, level=logging.WARNING)
+    asyncio.run(serve_sandbox(settings, terminal=True, web=False))
+    return 0

@@ -1,0 +1,134 @@
+"""All handler registration, in one place and in order (PTB tries handlers in order, first match wins)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.app import App, Ctx
+from bot.i18n import LANGUAGES, N_, Catalogs
+from handlers import faq, start
+from handlers.common import menu_labels, tr
+
+log = logging.getLogger(__name__)
+
+# Commands shown in Telegram's menu (Latin names; Telegram allows only [a-z0-9_]).
+COMMANDS = (
+    ("start", N_("Main menu")),
+    ("help", N_("How to use the bot")),
+    ("subscribe", N_("Receive the commune's announcements")),
+    ("unsubscribe", N_("Stop the announcements")),
+    ("request", N_("Ask an officer for help with VNeID")),
+    ("status", N_("My help requests")),
+    ("cancel", N_("Stop what I am filling in")),
+    ("mydata", N_("See or erase my data")),
+)
+
+
+class AddressedToBot(filters.MessageFilter):
+    """Every private message; in groups only messages that mention the bot or reply to it."""
+
+    def filter(self, message: Any) -> bool:
+        if message.chat.type == "private":
+            return True
+        bot = message.get_bot()
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == bot.id:
+            return True
+        username = "@" + (bot.username or "").lower()
+        return any(entity.type == "mention" and message.parse_entity(entity).lower() == username
+                   for entity in message.entities or ())
+
+
+def menu_router(actions: dict[str, Any]) -> Any:
+    """A handler for main-menu buttons: label (any language) -> action -> handler."""
+
+    async def on_menu(update: Update, context: Ctx) -> None:
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        action = menu_labels(tr(update, context)).get(message.text)
+        if action is None:  # a label of the other language
+            for lang in LANGUAGES:
+                action = action or menu_labels(context.bot_data.svc.catalogs.gettext(lang)).get(message.text)
+        await actions.get(action or "", faq.on_text)(update, context)
+
+    return on_menu
+
+
+async def on_unknown_button(update: Update, context: Ctx) -> None:
+    """A button whose data no handler accepted (old, or forged): answer calmly, change nothing."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer(tr(update, context)("This button is out of date."))
+
+
+async def on_error(update: object, context: Ctx) -> None:
+    """Log the error (the log filter removes tokens) and tell the user calmly."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        try:
+            _ = tr(update, context)
+            await context.bot.send_message(update.effective_chat.id,
+                                           _("Sorry, something went wrong. Please try again in a moment."))
+        except TelegramError:
+            pass
+
+
+def register(app: App, catalogs: Catalogs) -> None:
+    """Register every handler. Note: order matters — commands, buttons, menu labels, then free text."""
+    private = filters.ChatType.PRIVATE
+    labels = set()
+    for lang in LANGUAGES:
+        labels |= set(menu_labels(catalogs.gettext(lang)))
+    menu_actions: dict[str, Any] = {
+        "faq": faq.browse,
+        "contacts": start.show_contacts,
+        "subscribe": start.coming_soon,
+        "request": start.coming_soon,
+    }
+
+    # 1. Commands (Latin names, plus Vietnamese aliases where Telegram allows them).
+    app.add_handler(CommandHandler(["start", "batdau"], start.start))
+    app.add_handler(CommandHandler(["help", "trogiup", "huongdan"], start.show_help))
+    app.add_handler(CommandHandler(["contacts", "lienhe"], start.show_contacts))
+    app.add_handler(CommandHandler(["faq", "hoidap"], faq.browse))
+
+    # 2. Inline buttons of the FAQ (browse edits in place; suggestions and feedback add messages).
+    app.add_handler(CallbackQueryHandler(faq.on_browse_button, pattern=r"^(grp$|g:|f:)"))
+    app.add_handler(CallbackQueryHandler(faq.on_suggestion, pattern=r"^a:"))
+    app.add_handler(CallbackQueryHandler(faq.on_feedback, pattern=r"^fb:"))
+
+    # 3. Main-menu buttons arrive as plain text: match their labels before free text does.
+    app.add_handler(MessageHandler(private & filters.Text(sorted(labels)), menu_router(menu_actions)))
+
+    # 4. Free text: private chats, or groups when the bot is mentioned or replied to.
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & AddressedToBot(), faq.on_text))
+
+    # 5. Anything else in private (stickers, photos, voice…): only text is understood for now.
+    app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+                                   start.not_text))
+
+    # 6. Last: buttons no handler above accepted (old or forged data).
+    app.add_handler(CallbackQueryHandler(on_unknown_button))
+    app.add_error_handler(on_error)
+
+
+async def on_startup(app: App) -> None:
+    """After services are open: the command menu in Vietnamese (default) and English."""
+    catalogs = app.bot_data.svc.catalogs
+    for lang in LANGUAGES:
+        _ = catalogs.gettext(lang)
+        commands = [BotCommand(name, _(desc)) for name, desc in COMMANDS]
+        try:
+            if lang == "vi":
+                await app.bot.set_my_commands(commands)
+                await app.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+            await app.bot.set_my_commands(commands, language_code=lang)
+        except TelegramError:
+            log.warning("could not set the command menu for %s", lang, exc_info=True)
