@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -72,8 +73,7 @@ class Services:
     residents: Residents
     questions: Questions
     staff: Staff
-    # Filled by feature modules at start-up (help requests, campaigns); keyed by feature name.
-    extras: dict[str, Any] = field(default_factory=dict)
+    # --- feature services (help requests, campaigns) are added here as typed fields ---
 
 
 @dataclass
@@ -115,6 +115,8 @@ def build_application(settings: Settings, services: Services | None = None) -> A
     """Build the bot. Services are opened in post_init unless given (tests may pass their own)."""
     if not settings.token:
         raise ValueError("build_application needs a token (the sandbox uses a fake one)")
+    # PTB 22: RetryAfter.retry_after as a timedelta (the future default; silences its deprecation warning).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     # Content and catalogs are read before anything starts: a broken content folder stops start-up.
     content = services.content if services else load_content(settings.content_dir)

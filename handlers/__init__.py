@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
@@ -42,6 +43,22 @@ class AddressedToBot(filters.MessageFilter):
         username = "@" + (bot.username or "").lower()
         return any(entity.type == "mention" and message.parse_entity(entity).lower() == username
                    for entity in message.entities or ())
+
+
+TextConsumer = Callable[[Update, Ctx], Awaitable[bool]]
+
+
+def text_router(consumers: list[TextConsumer]) -> Callable[[Update, Ctx], Awaitable[None]]:
+    """Free text goes first to open dialogues (a half-filled form, a campaign draft), kept in SQLite;
+    a consumer returns True when the text was its answer. Otherwise the text is a question for the FAQ."""
+
+    async def on_text(update: Update, context: Ctx) -> None:
+        for consume in consumers:
+            if await consume(update, context):
+                return
+        await faq.on_text(update, context)
+
+    return on_text
 
 
 def menu_router(actions: dict[str, Any]) -> Any:
@@ -86,6 +103,8 @@ def register(app: App, catalogs: Catalogs) -> None:
     labels = set()
     for lang in LANGUAGES:
         labels |= set(menu_labels(catalogs.gettext(lang)))
+    # Features add: their menu actions, and consumers of free text for their open dialogues.
+    text_consumers: list[TextConsumer] = []
     menu_actions: dict[str, Any] = {
         "faq": faq.browse,
         "contacts": start.show_contacts,
@@ -99,6 +118,10 @@ def register(app: App, catalogs: Catalogs) -> None:
     app.add_handler(CommandHandler(["contacts", "lienhe"], start.show_contacts))
     app.add_handler(CommandHandler(["faq", "hoidap"], faq.browse))
 
+    # --- help requests: resident form (/request, /status, /mydata, /cancel) and officer queue go here ---
+    # --- campaigns: /subscribe, /unsubscribe, my_chat_member, editor /campaign go here ---
+    # (Conversation steps that consume free text must be registered before the free-text FAQ handler.)
+
     # 2. Inline buttons of the FAQ (browse edits in place; suggestions and feedback add messages).
     app.add_handler(CallbackQueryHandler(faq.on_browse_button, pattern=r"^(grp$|g:|f:)"))
     app.add_handler(CallbackQueryHandler(faq.on_suggestion, pattern=r"^a:"))
@@ -108,7 +131,8 @@ def register(app: App, catalogs: Catalogs) -> None:
     app.add_handler(MessageHandler(private & filters.Text(sorted(labels)), menu_router(menu_actions)))
 
     # 4. Free text: private chats, or groups when the bot is mentioned or replied to.
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & AddressedToBot(), faq.on_text))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & AddressedToBot(),
+                                   text_router(text_consumers)))
 
     # 5. Anything else in private (stickers, photos, voice…): only text is understood for now.
     app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
@@ -132,3 +156,4 @@ async def on_startup(app: App) -> None:
             await app.bot.set_my_commands(commands, language_code=lang)
         except TelegramError:
             log.warning("could not set the command menu for %s", lang, exc_info=True)
+    # --- feature start-up (rebuild reminders / schedules from the database) goes here ---

@@ -1,0 +1,106 @@
+"""`ask` (query the FAQ engine) and `content check` (validate content/); `content gaps` is a hook below."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from bot.cli.common import print_json
+from bot.config import load_settings
+from bot.content import ContentError, load_content
+from bot.faq.check import run_checks
+from bot.faq.render import render_plain
+from bot.faq.service import Answer, FaqService
+from bot.i18n import DEFAULT_LANGUAGE, Catalogs
+
+# Same message id as the Telegram handlers use, so the catalog gives the same wording everywhere.
+UNKNOWN_VALUE = "(not updated yet — please ask at the commune office)"
+
+
+def add_parsers(sub: Any) -> None:
+    ask = sub.add_parser("ask", help="ask the FAQ engine a question (use - to read one question per line)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("question", help="the question, or - for one question per line of standard input")
+    ask.set_defaults(func=cmd_ask)
+
+    content = sub.add_parser("content", help="work on the content folder")
+    csub = content.add_subparsers(dest="content_command", required=True)
+    check = csub.add_parser("check", help="validate content/: file:line problems, exit 1 on errors")
+    check.set_defaults(func=cmd_check)
+    add_gaps_parser(csub)
+
+
+def add_gaps_parser(csub: Any) -> None:
+    """Hook for `content gaps` (questions the bot could not answer, read from storage).
+
+    The lead implements it in a storage-aware module: replace this function's body with that module's
+    parser registration (e.g. `gaps_cli.add_parser(csub)`). Until then the command says it is missing.
+    """
+    gaps = csub.add_parser("gaps", help="questions the bot could not answer (not available yet)")
+    gaps.set_defaults(func=cmd_gaps_missing)
+
+
+def cmd_gaps_missing(args: argparse.Namespace) -> int:
+    print("content gaps: not implemented yet", file=sys.stderr)
+    return 2
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    content, problems = run_checks(settings.content_dir)
+    for problem in problems:
+        print(problem)
+    if any(p.severity == "error" for p in problems):
+        errors = sum(p.severity == "error" for p in problems)
+        print(f"{errors} error(s)", file=sys.stderr)
+        return 1
+    print(f"OK ({len(content.faqs)} FAQs, {len(content.templates)} templates)")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    try:
+        content = load_content(settings.content_dir)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    service = FaqService(content)
+    unknown = Catalogs.load(settings.content_dir / "locales").gettext(DEFAULT_LANGUAGE)(UNKNOWN_VALUE)
+    if args.question == "-":
+        # One answer per input line, blank lines included, so outputs line up with inputs.
+        for line in sys.stdin:
+            _emit(service, service.ask(line.rstrip("\r\n")), unknown, args.json, sys.stdout)
+        return 0
+    _emit(service, service.ask(args.question), unknown, args.json, sys.stdout)
+    return 0
+
+
+def _emit(service: FaqService, result: Answer, unknown: str, as_json: bool, out: TextIO) -> None:
+    answer = None
+    if result.topic is not None:
+        answer = render_plain(service.faq(result.topic), service.content.commune, unknown)
+    if as_json:
+        print_json(
+            {
+                "question": result.question,
+                "topic": result.topic,
+                "score": round(result.score, 4),
+                "answer": answer,
+                "suggestions": list(result.candidates),
+            }
+        )
+        return
+    print(f"? {result.question}", file=out)
+    print(
+        f"→ {result.status} (score {result.score:.2f})" + (f": {result.topic}" if result.topic else ""),
+        file=out,
+    )
+    if result.topic is not None and answer is not None:
+        print(f"\n{service.faq(result.topic).title}\n\n{answer}\n", file=out)
+        if result.related:
+            print("related: " + ", ".join(result.related), file=out)
+    elif result.candidates:
+        print("suggestions: " + ", ".join(result.candidates), file=out)
+    print(file=out)

@@ -1,0 +1,1 @@
+"""FAQ engine (channel-free): normalisation, search index, answer service, rendering, content check."""

@@ -1,0 +1,341 @@
+"""`python -m bot content check`: everything an editor can get wrong in content/, as file:line problems.
+
+Errors make the check fail (exit 1); warnings are shown but pass. Messages are for the editor, in English.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+from bot.content import (
+    ABBREVIATIONS_FILE,
+    COMMUNE_FILE,
+    FAQ_DIR,
+    OUT_OF_SCOPE_FILE,
+    Content,
+    Faq,
+    Problem,
+    Template,
+    placeholders,
+    read_content,
+)
+from bot.faq.normalize import fold, fold_token, tokenize
+from bot.faq.render import TELEGRAM_LIMIT, render_html
+
+__all__ = ["MIN_QUESTIONS", "TAXONOMY_IDS", "Problem", "check_content", "run_checks"]
+
+# The 33 in-scope topics of the Đề án 06 taxonomy (shared/facts/taxonomy.md): each must have an FAQ file.
+TAXONOMY_IDS: tuple[str, ...] = (
+    "de-an-06-overview",
+    "vneid-what-is",
+    "vneid-level-compare",
+    "vneid-mandatory",
+    "vneid-level2-register",
+    "vneid-activate",
+    "vneid-check-status",
+    "vneid-level1-self-register",
+    "vneid-otp-missing",
+    "vneid-forgot-password",
+    "vneid-passcode",
+    "vneid-change-phone",
+    "vneid-phone-not-own",
+    "vneid-new-device",
+    "vneid-account-lock",
+    "vneid-wrong-info",
+    "vneid-integrate-docs",
+    "vneid-use-as-id",
+    "vneid-minors",
+    "vneid-no-smartphone",
+    "cccd-can-cuoc-card",
+    "can-cuoc-fees",
+    "can-cuoc-doi-dvhc",
+    "can-cuoc-lost",
+    "dvc-login",
+    "dvc-online-levels",
+    "dvc-cu-tru",
+    "dvc-ly-lich-tu-phap",
+    "lien-thong-khai-sinh",
+    "lien-thong-khai-tu",
+    "data-privacy",
+    "scam-warning",
+    "hotline-support",
+)
+MIN_QUESTIONS = 6
+TITLE_WARN_CHARS = 64  # inline buttons cut longer titles on small phones
+# Room kept for what the bot adds around an answer: title, the "checked on" line, a long "not updated" text.
+ANSWER_FRAME_CHARS = 120
+UNKNOWN_SAMPLE = "x" * 60
+
+_KEY_LINE = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
+_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def check_content(content_dir: Path) -> list[Problem]:
+    """Every problem in `content_dir`, sorted by file and line."""
+    return run_checks(content_dir)[1]
+
+
+def run_checks(content_dir: Path) -> tuple[Content, list[Problem]]:
+    """The content as far as it loads, and every problem found (loader's and semantic checks)."""
+    content, problems = read_content(content_dir)
+    commune_ok = not any(p.severity == "error" and p.path == content_dir / COMMUNE_FILE for p in problems)
+    problems += _check_faqs(content, commune_ok)
+    problems += _check_templates(content, commune_ok)
+    problems += _check_taxonomy(content, content_dir)
+    problems += _check_abbreviations(content, content_dir / ABBREVIATIONS_FILE)
+    problems += _check_out_of_scope(content, content_dir / OUT_OF_SCOPE_FILE)
+    problems += _check_commune(content, content_dir / COMMUNE_FILE, commune_ok)
+    unique = dict.fromkeys(problems)
+    return content, sorted(unique, key=lambda p: (str(p.path), p.line, p.severity, p.message))
+
+
+def visible_length(html_text: str) -> int:
+    """Characters Telegram counts in an HTML message (UTF-16 units of the text without tags)."""
+    text = html.unescape(_TAG.sub("", html_text))
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _key_lines(path: Path) -> dict[str, int]:
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    out: dict[str, int] = {}
+    for i, raw in enumerate(lines):
+        if i and raw.strip() == "+++":
+            break  # end of the front matter
+        match = _KEY_LINE.match(raw)
+        if match:
+            out.setdefault(match.group(1) or match.group(2) or match.group(3), i + 1)
+    return out
+
+
+def _body_problems(item: Faq | Template, content: Content, commune_ok: bool, what: str) -> list[Problem]:
+    problems: list[Problem] = []
+    values = content.commune.values
+    reported: set[str] = set()
+    for offset, line in enumerate(item.body.split("\n")):
+        number = item.line + offset
+        if commune_ok:
+            for key in placeholders(line):
+                if key in reported:
+                    continue
+                reported.add(key)
+                if key not in values:
+                    problems.append(
+                        Problem(
+                            item.path,
+                            number,
+                            f"unknown placeholder {{{{{key}}}}}: commune.toml has no '{key}'",
+                        )
+                    )
+                elif not values[key].strip():
+                    problems.append(
+                        Problem(
+                            item.path,
+                            number,
+                            f"{{{{{key}}}}} is empty in commune.toml: the bot will say it is not updated yet",
+                            "warning",
+                        )
+                    )
+        for label, url in _LINK.findall(line):
+            if not url.lower().startswith(("http://", "https://")):
+                problems.append(
+                    Problem(
+                        item.path,
+                        number,
+                        f"link '{label}' is not http(s): it will be shown as text",
+                        "warning",
+                    )
+                )
+        if "<" in line and re.search(r"</?[a-zA-Z][^>]*>", line):
+            problems.append(
+                Problem(
+                    item.path, number, "HTML is not interpreted: the tags will be shown as typed", "warning"
+                )
+            )
+    rendered = render_html(item, content.commune, UNKNOWN_SAMPLE)
+    size = visible_length(rendered) + len(item.title) + ANSWER_FRAME_CHARS
+    if size > TELEGRAM_LIMIT:
+        problems.append(
+            Problem(
+                item.path,
+                item.line,
+                f"the rendered {what} is about {size} characters with its "
+                f"title; Telegram allows {TELEGRAM_LIMIT}: shorten it",
+            )
+        )
+    return problems
+
+
+def _check_faqs(content: Content, commune_ok: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    group_ids = {g.id for g in content.groups}
+    seen_questions: dict[str, str] = {}
+    oos = [(w, tuple(fold_token(t) for t in tokenize(w))) for w in content.out_of_scope]
+    today = date.today()
+    for faq in content.faqs.values():
+        lines = _key_lines(faq.path)
+
+        def at(key: str, lines: dict[str, int] = lines, faq: Faq = faq) -> int:
+            return lines.get(key, 1)
+
+        if len(faq.questions) < MIN_QUESTIONS:
+            problems.append(
+                Problem(
+                    faq.path,
+                    at("questions"),
+                    f"only {len(faq.questions)} questions: write at "
+                    f"least {MIN_QUESTIONS} ways residents ask it",
+                )
+            )
+        if faq.group not in group_ids:
+            problems.append(Problem(faq.path, at("group"), f"group '{faq.group}' is not in faq/_groups.toml"))
+        for rid in faq.related:
+            if rid == faq.id:
+                problems.append(
+                    Problem(faq.path, at("related"), "an FAQ cannot be related to itself", "warning")
+                )
+            elif rid not in content.faqs:
+                problems.append(Problem(faq.path, at("related"), f"related id '{rid}' has no FAQ file"))
+        if len(faq.title) > TITLE_WARN_CHARS:
+            problems.append(
+                Problem(
+                    faq.path,
+                    at("title"),
+                    f"title is {len(faq.title)} characters; buttons show about {TITLE_WARN_CHARS}",
+                    "warning",
+                )
+            )
+        if faq.as_of > today:
+            problems.append(Problem(faq.path, at("as_of"), f"as_of {faq.as_of} is in the future", "warning"))
+        own: set[str] = set()
+        for question in faq.questions:
+            key = fold(question)
+            if key in own:
+                problems.append(
+                    Problem(faq.path, at("questions"), f"question '{question}' is written twice", "warning")
+                )
+            own.add(key)
+            other = seen_questions.get(key)
+            if other is not None and other != faq.id:
+                problems.append(
+                    Problem(
+                        faq.path,
+                        at("questions"),
+                        f"question '{question}' is also in '{other}': the bot cannot tell them apart",
+                        "warning",
+                    )
+                )
+            seen_questions.setdefault(key, faq.id)
+            words = [fold_token(t) for t in tokenize(question)]
+            for word, phrase in oos:
+                if phrase and any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words))):
+                    problems.append(
+                        Problem(
+                            faq.path,
+                            at("questions"),
+                            f"question '{question}' contains the out-of-scope word '{word}'",
+                            "warning",
+                        )
+                    )
+        problems += _body_problems(faq, content, commune_ok, "answer")
+    return problems
+
+
+def _check_templates(content: Content, commune_ok: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    for template in content.templates.values():
+        problems += _body_problems(template, content, commune_ok, "announcement")
+    return problems
+
+
+def _check_taxonomy(content: Content, content_dir: Path) -> list[Problem]:
+    folder = content_dir / FAQ_DIR
+    if not folder.is_dir():
+        return []
+    return [
+        Problem(folder / f"{topic}.md", 1, f"topic '{topic}' of the taxonomy has no FAQ file")
+        for topic in TAXONOMY_IDS
+        if topic not in content.faqs and not (folder / f"{topic}.md").exists()
+    ]
+
+
+def _check_abbreviations(content: Content, path: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    lines = _key_lines(path)
+    by_folded: dict[tuple[str, ...], tuple[str, str]] = {}
+    for key, value in content.abbreviations.items():
+        line = lines.get(key, 1)
+        tokens = tokenize(key)
+        if not tokens:
+            problems.append(Problem(path, line, f"abbreviation '{key}' has no letters or digits"))
+            continue
+        if not tokenize(value):
+            problems.append(Problem(path, line, f"abbreviation '{key}' expands to no words"))
+            continue
+        folded = tuple(fold_token(t) for t in tokens)
+        previous = by_folded.get(folded)
+        if previous is not None and fold(previous[1]) != fold(value):
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"'{key}' and '{previous[0]}' look the same without diacritics "
+                    f"but expand differently ('{value}' / '{previous[1]}')",
+                    "warning",
+                )
+            )
+        by_folded.setdefault(folded, (key, value))
+    return problems
+
+
+def _check_out_of_scope(content: Content, path: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return problems
+    seen: set[str] = set()
+    for word in content.out_of_scope:
+        line = next((i + 1 for i, raw in enumerate(lines) if f'"{word}"' in raw), 1)
+        key = fold(word)
+        if not tokenize(word):
+            problems.append(Problem(path, line, f"out-of-scope word '{word}' has no letters or digits"))
+        elif key in seen:
+            problems.append(Problem(path, line, f"out-of-scope word '{word}' is listed twice", "warning"))
+        seen.add(key)
+    return problems
+
+
+def _check_commune(content: Content, path: Path, commune_ok: bool) -> list[Problem]:
+    if not commune_ok:
+        return []
+    lines = _key_lines(path)
+    problems: list[Problem] = []
+    if not content.commune.villages_verified:
+        problems.append(
+            Problem(
+                path,
+                lines.get("villages_verified", 1),
+                "the village list is not verified yet (villages_verified = false)",
+                "warning",
+            )
+        )
+    used: set[str] = set()
+    for item in _bodies(content):
+        used.update(placeholders(item))
+    for key, value in content.commune.values.items():
+        if not value.strip() and key not in used:
+            problems.append(Problem(path, lines.get(key, 1), f"'{key}' is not filled in yet", "warning"))
+    return problems
+
+
+def _bodies(content: Content) -> Iterable[str]:
+    yield from (f.body for f in content.faqs.values())
+    yield from (t.body for t in content.templates.values())

@@ -1,0 +1,111 @@
+"""The FAQ service: a question in, a decision out (answer, unsure, out of scope, empty). Channel-free.
+
+The caller phrases the reply (Telegram handlers, a Zalo channel, the command line): this module returns
+ids and scores, never sentences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.content import Content, Faq, Group
+from bot.faq.index import FaqIndex, Scored
+from bot.faq.normalize import fold_token, tokenize
+
+Status = Literal["answer", "unsure", "out_of_scope", "empty"]
+
+# Decision thresholds on the calibrated confidence (`Match.score`, see bot/faq/index.py).
+# Calibrated with `bench/faq.py --calibrate` on tests/data/paraphrases.tsv (the dev set was only checked
+# afterwards): ANSWER_THRESHOLD is the lowest confidence at which out-of-scope paraphrases are still
+# rejected (≥ 95%) while keeping in-scope top-1 high; between UNSURE_THRESHOLD and it the resident gets
+# "did you mean…" buttons instead of an answer.
+ANSWER_THRESHOLD = 0.4
+UNSURE_THRESHOLD = 0.2
+# A question containing an out-of-scope word (content/out_of_scope.toml) is declined unless an FAQ matches
+# it at least this well ("lý lịch tư pháp để xin việc" is still answered; "xin việc ở đâu" is not).
+OUT_OF_SCOPE_OVERRIDE = 0.85
+# Fewer syllables known to the FAQs than this: nothing in the question belongs to our domain.
+MIN_DOMAIN_SYLLABLES = 1
+MAX_QUESTION_CHARS = 4000
+RELATED = 3
+CANDIDATES = 3
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot decided about a question. `topic` is None unless the bot answers with confidence."""
+
+    question: str
+    topic: str | None
+    score: float
+    candidates: tuple[str, ...]
+    status: Status
+    related: tuple[str, ...] = ()
+
+
+class FaqService:
+    """Answer free-text questions from the FAQ content; browse groups."""
+
+    def __init__(self, content: Content, index: FaqIndex | None = None) -> None:
+        self.content = content
+        self.index = index or FaqIndex.build(content)
+        self._out_of_scope = tuple(
+            phrase
+            for phrase in {tuple(fold_token(t) for t in tokenize(w)) for w in content.out_of_scope}
+            if phrase
+        )
+
+    # --- questions ----------------------------------------------------------------------------------
+
+    def ask(self, text: str) -> Answer:
+        """Decide how to answer `text`."""
+        question = (text or "").strip()[:MAX_QUESTION_CHARS]
+        analysed = self.index.analyse(question)
+        if not analysed.tokens:
+            return Answer(question, None, 0.0, (), "empty")
+        results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
+        score = results[0].score if results else 0.0
+        candidates = tuple(r.faq_id for r in results[:CANDIDATES])
+        if self.out_of_scope_words(question) and score < OUT_OF_SCOPE_OVERRIDE:
+            return Answer(question, None, score, (), "out_of_scope")
+        if analysed.known < MIN_DOMAIN_SYLLABLES or score < UNSURE_THRESHOLD:
+            return Answer(question, None, score, (), "out_of_scope")
+        if score < ANSWER_THRESHOLD:
+            return Answer(question, None, score, candidates, "unsure")
+        topic = results[0].faq_id
+        return Answer(question, topic, score, candidates, "answer", self._related(topic, results))
+
+    def out_of_scope_words(self, text: str) -> list[str]:
+        """The out-of-scope phrases (folded) that occur in `text`, as whole syllables."""
+        folded = [fold_token(t) for t in tokenize(text)]
+        found: list[str] = []
+        for phrase in self._out_of_scope:
+            size = len(phrase)
+            if any(tuple(folded[i : i + size]) == phrase for i in range(len(folded) - size + 1)):
+                found.append(" ".join(phrase))
+        return sorted(found)
+
+    def _related(self, topic: str, results: list[Scored]) -> tuple[str, ...]:
+        out: list[str] = []
+        for faq_id in (*self.content.faqs[topic].related, *(r.faq_id for r in results)):
+            if faq_id != topic and faq_id in self.content.faqs and faq_id not in out:
+                out.append(faq_id)
+            if len(out) == RELATED:
+                break
+        return tuple(out)
+
+    # --- browsing -----------------------------------------------------------------------------------
+
+    def faq(self, faq_id: str) -> Faq:
+        """The FAQ with this id (KeyError when there is none)."""
+        return self.content.faqs[faq_id]
+
+    def groups(self) -> list[Group]:
+        """Groups that hold at least one FAQ, in menu order."""
+        used = {f.group for f in self.content.faqs.values()}
+        return [g for g in self.content.groups if g.id in used]
+
+    def faqs_in_group(self, group_id: str) -> list[Faq]:
+        """FAQs of a group, in file order."""
+        return [f for f in self.content.faqs.values() if f.group == group_id]

@@ -1,0 +1,88 @@
+"""Storage: migrations are atomic and recorded; residents, questions, staff and audit behave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database
+from storage.questions import Questions
+from storage.residents import Residents
+from storage.staff import Staff
+
+
+async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "a.sqlite3").open()
+    names = [r["name"] for r in await db.fetchall("SELECT name FROM schema_migrations ORDER BY number")]
+    assert names == [name for _, name, _ in Database.migration_files()]
+    assert await db.migrate() == []
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    await db.close()
+
+
+async def test_failed_migration_leaves_nothing_half_applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Database.migration_files()
+    broken = (9999, "9999_broken.sql", "CREATE TABLE half_done(x INTEGER);\nINSERT INTO nope VALUES (1);")
+    monkeypatch.setattr(Database, "migration_files", staticmethod(lambda: [*real, broken]))
+    db = Database(tmp_path / "b.sqlite3")
+    with pytest.raises(Exception, match="nope"):
+        await db.open()
+    assert await db.fetchval("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM schema_migrations WHERE number = 9999") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM schema_migrations") == len(real)
+    await db.close()
+
+
+async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    async with Database(tmp_path / "c.sqlite3") as db:
+        residents = Residents(db)
+        await residents.touch(1, 1, "vi", "poster-cho")
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE residents SET language = 'en' WHERE user_id = 1")
+                raise RuntimeError("boom")
+        resident = await residents.get(1)
+        assert resident is not None and resident.language == "vi"
+
+
+async def test_first_source_is_kept(tmp_path: Path) -> None:
+    async with Database(tmp_path / "d.sqlite3") as db:
+        residents = Residents(db)
+        await residents.touch(7, 7, "vi", "hop-thon-3")
+        again = await residents.touch(7, 7, "vi", "poster-cho")
+        assert again.source == "hop-thon-3"
+        assert await residents.sources() == [("hop-thon-3", 1)]
+
+
+async def test_gaps_group_by_folded_text_and_count_thumbs_down(tmp_path: Path) -> None:
+    async with Database(tmp_path / "e.sqlite3") as db:
+        q = Questions(db)
+        for _ in range(3):
+            await q.record(1, "gia lua hom nay", "gia lua hom nay", None, 0.1, "out_of_scope")
+        await q.record(2, "cai gi do", "cai gi do", None, 0.3, "unsure")
+        qid = await q.record(3, "doi sdt", "doi sdt", "vneid-change-phone", 0.9, "answer")
+        assert await q.feedback(qid, 3, "vneid-change-phone", helpful=False)
+        assert not await q.feedback(qid, 3, "vneid-change-phone", helpful=False)
+        gaps = await q.gaps()
+        assert [(g.folded, g.count, g.kind) for g in gaps] == [
+            ("gia lua hom nay", 3, "out_of_scope"),
+            ("doi sdt", 1, "thumbs_down"),
+            ("cai gi do", 1, "unsure"),
+        ]
+
+
+async def test_staff_roles_and_audit(tmp_path: Path) -> None:
+    async with Database(tmp_path / "f.sqlite3") as db:
+        staff = Staff(db, admin_ids=frozenset({99}))
+        await staff.add(5, "officer", "cli")
+        assert await staff.has_role(5, "officer")
+        assert not await staff.has_role(5, "editor")
+        assert await staff.has_role(99, "editor")  # admins hold every role
+        assert await staff.role(6) is None
+        assert await staff.remove(5, "cli")
+        assert await staff.role(5) is None
+        actions = [e.action for e in await staff.audit_trail()]
+        assert actions == ["staff.remove", "staff.add"]
+        with pytest.raises(ValueError):
+            await staff.add(8, "mayor", "cli")
