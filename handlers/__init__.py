@@ -13,7 +13,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.app import App, Ctx
 from bot.i18n import LANGUAGES, N_, Catalogs
 from handlers import faq, start
-from handlers.common import menu_labels, tr
+from handlers.common import main_menu, menu_labels, tr
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,19 @@ def text_router(consumers: list[TextConsumer]) -> Callable[[Update, Ctx], Awaita
     return on_text
 
 
+def cancel_router(cancellers: list[TextConsumer]) -> Callable[[Update, Ctx], Awaitable[None]]:
+    """/cancel: every open dialogue is asked to cancel itself (each returns True if it had one open)."""
+
+    async def on_cancel(update: Update, context: Ctx) -> None:
+        cancelled = [await cancel(update, context) for cancel in cancellers]
+        message = update.effective_message
+        if not any(cancelled) and message is not None:
+            _ = tr(update, context)
+            await message.reply_text(_("There is nothing to cancel."), reply_markup=main_menu(_))
+
+    return on_cancel
+
+
 def menu_router(actions: dict[str, Any]) -> Any:
     """A handler for main-menu buttons: label (any language) -> action -> handler."""
 
@@ -103,8 +116,10 @@ def register(app: App, catalogs: Catalogs) -> None:
     labels = set()
     for lang in LANGUAGES:
         labels |= set(menu_labels(catalogs.gettext(lang)))
-    # Features add: their menu actions, and consumers of free text for their open dialogues.
+    # Features add: their menu actions, consumers of free text for their open dialogues, and cancellers
+    # (/cancel asks each one; a canceller replies itself and returns True when it closed a dialogue).
     text_consumers: list[TextConsumer] = []
+    cancellers: list[TextConsumer] = []
     menu_actions: dict[str, Any] = {
         "faq": faq.browse,
         "contacts": start.show_contacts,
@@ -117,6 +132,7 @@ def register(app: App, catalogs: Catalogs) -> None:
     app.add_handler(CommandHandler(["help", "trogiup", "huongdan"], start.show_help))
     app.add_handler(CommandHandler(["contacts", "lienhe"], start.show_contacts))
     app.add_handler(CommandHandler(["faq", "hoidap"], faq.browse))
+    app.add_handler(CommandHandler(["cancel", "huy"], cancel_router(cancellers)))
 
     # --- help requests: resident form (/request, /status, /mydata, /cancel) and officer queue go here ---
     # --- campaigns: /subscribe, /unsubscribe, my_chat_member, editor /campaign go here ---

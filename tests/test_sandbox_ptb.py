@@ -69,15 +69,15 @@ async def test_inline_button_press_edits_the_message(sandbox: Sandbox) -> None:
 async def test_invalid_html_raises_bad_request(sandbox: Sandbox) -> None:
     sandbox.user(1001, "Lan")
     async with running_app(sandbox) as app:
-        with pytest.raises(BadRequest, match="(?i)find end tag corresponding to start tag b"):
+        with pytest.raises(BadRequest, match=r"(?i)find end tag corresponding to start tag b"):
             await app.bot.send_message(1001, "<b>Giờ làm việc", parse_mode=ParseMode.HTML)
-        with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+        with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
             button = InlineKeyboardButton("x", callback_data="x" * 65)
             await app.bot.send_message(1001, "x", reply_markup=InlineKeyboardMarkup([[button]]))
-        with pytest.raises(BadRequest, match="(?i)message is too long"):
+        with pytest.raises(BadRequest, match=r"(?i)message is too long"):
             await app.bot.send_message(1001, "a" * 4097)
         sent = await app.bot.send_message(1001, "A")
-        with pytest.raises(BadRequest, match="(?i)message is not modified"):
+        with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
             await sent.edit_text("A")
 
 
@@ -154,9 +154,9 @@ async def test_restarted_bot_gets_unconfirmed_updates_again(sandbox: Sandbox) ->
     lan = sandbox.user(1001, "Lan")
     async with running_app(sandbox, *HANDLERS):
         await lan.ask("trước")
-    await lan.send("trong lúc bot tắt")  # queued while the bot is down
+    queued = await lan.send("trong lúc bot tắt")  # waits in the queue while the bot is down
     async with running_app(sandbox, *HANDLERS):
-        reply = await sandbox.wait_for(lan, timeout=5)
+        reply = await sandbox.wait_for(lan, after_message_id=queued.message_id)
     assert reply.text == "Bạn nói: trong lúc bot tắt"
     assert [m.text for m in lan.messages()] == ["Bạn nói: trước", "Bạn nói: trong lúc bot tắt"]
 

@@ -65,12 +65,12 @@ CANDIDATES = 200
 # Confidence = sigmoid(CONF_BIAS + CONF_COVERAGE * coverage + CONF_TRIGRAM * trigram + CONF_MARGIN * margin)
 # Fitted by logistic regression (bench/faq.py --calibrate) on tests/data/paraphrases.tsv: target 1 when
 # the top match is the right FAQ, 0 when it is wrong or the question is out of scope.
-CONF_BIAS = -6.34
-CONF_COVERAGE = 2.12
-CONF_TRIGRAM = 7.57
-CONF_MARGIN = 7.64
-CONF_OVERLAP = 4.01
-CONF_NOVELTY = -16.42
+CONF_BIAS = -6.92
+CONF_COVERAGE = 0.27
+CONF_TRIGRAM = 6.49
+CONF_MARGIN = 7.2
+CONF_OVERLAP = 8.18
+CONF_NOVELTY = -8.21
 
 # Teencode and sloppy spellings tried, in order, on syllables the index does not know.
 _SPELLINGS: tuple[tuple[str, str], ...] = (

@@ -20,7 +20,7 @@ Status = Literal["answer", "unsure", "out_of_scope", "empty"]
 # afterwards): ANSWER_THRESHOLD is the lowest confidence at which out-of-scope paraphrases are still
 # rejected (≥ 95%) while keeping in-scope top-1 high; between UNSURE_THRESHOLD and it the resident gets
 # "did you mean…" buttons instead of an answer.
-ANSWER_THRESHOLD = 0.4
+ANSWER_THRESHOLD = 0.45
 UNSURE_THRESHOLD = 0.2
 # A question containing an out-of-scope word (content/out_of_scope.toml) is declined unless an FAQ matches
 # it at least this well ("lý lịch tư pháp để xin việc" is still answered; "xin việc ở đâu" is not).
