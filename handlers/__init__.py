@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
@@ -48,7 +48,7 @@ class AddressedToBot(filters.MessageFilter):
 TextConsumer = Callable[[Update, Ctx], Awaitable[bool]]
 
 
-def text_router(consumers: list[TextConsumer]) -> Callable[[Update, Ctx], Awaitable[None]]:
+def text_router(consumers: list[TextConsumer]) -> Callable[[Update, Ctx], Coroutine[Any, Any, None]]:
     """Free text goes first to open dialogues (a half-filled form, a campaign draft), kept in SQLite;
     a consumer returns True when the text was its answer. Otherwise the text is a question for the FAQ."""
 
@@ -61,7 +61,7 @@ def text_router(consumers: list[TextConsumer]) -> Callable[[Update, Ctx], Awaita
     return on_text
 
 
-def cancel_router(cancellers: list[TextConsumer]) -> Callable[[Update, Ctx], Awaitable[None]]:
+def cancel_router(cancellers: list[TextConsumer]) -> Callable[[Update, Ctx], Coroutine[Any, Any, None]]:
     """/cancel: every open dialogue is asked to cancel itself (each returns True if it had one open)."""
 
     async def on_cancel(update: Update, context: Ctx) -> None:

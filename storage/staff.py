@@ -54,7 +54,7 @@ class Staff:
                              (now(), removed_by, "staff.remove", f"user:{user_id}", None))
         return n > 0
 
-    async def list(self) -> list[StaffMember]:
+    async def members(self) -> list[StaffMember]:
         rows = await self.db.fetchall("SELECT * FROM staff ORDER BY role, user_id")
         members = [StaffMember(r["user_id"], r["role"], r["display"], r["added_at"], r["added_by"]) for r in rows]
         listed = {m.user_id for m in members}

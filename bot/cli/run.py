@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import signal
+import sys
 from typing import Any
 
 from bot.app import build_application, start_app, stop_app
@@ -15,9 +15,6 @@ from bot.config import Settings, load_settings
 from bot.logs import setup_logging
 
 log = logging.getLogger(__name__)
-
-SANDBOX_TOKEN = "123456789:SANDBOX-local-only-not-a-real-token"
-
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("run", help="run the bot (long polling); with no BOT_TOKEN, the local sandbox")
@@ -48,12 +45,6 @@ async def serve(settings: Settings) -> None:
         await stop_app(app)
 
 
-def sandbox_settings(settings: Settings, url: str) -> Settings:
-    """Settings for the local sandbox: a fake token, a database of its own."""
-    return dataclasses.replace(settings, token=SANDBOX_TOKEN, api_url=url,
-                               data_dir=settings.data_dir / "sandbox")
-
-
 async def serve_sandbox(settings: Settings, terminal: bool, web: bool) -> None:
     from bot.sandbox.local import run_local
 
@@ -66,7 +57,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.token:
         asyncio.run(serve(settings))
     else:
-        asyncio.run(serve_sandbox(settings, terminal=False, web=not args.no_web))
+        # No token: the local sandbox. A terminal chat when run from a terminal.
+        asyncio.run(serve_sandbox(settings, terminal=sys.stdin.isatty(), web=not args.no_web))
     return 0
 
 

@@ -51,7 +51,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     async def go() -> None:
         settings = load_settings()
         async with database(settings) as db:
-            members = await Staff(db, settings.admin_ids).list()
+            members = await Staff(db, settings.admin_ids).members()
         for m in members:
             if args.json:
                 print_json({"user_id": m.user_id, "role": m.role, "name": m.display, "added_by": m.added_by})
