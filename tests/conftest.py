@@ -33,7 +33,7 @@ StartBot = Callable[..., Awaitable[App]]
 
 
 @pytest_asyncio.fixture
-async def start_bot(settings: Settings) -> AsyncIterator[StartBot]:
+async def start_bot(settings: Settings, sandbox: Sandbox) -> AsyncIterator[StartBot]:  # noqa: F811
     """Start the real application against the sandbox (call again after a stop to 'restart')."""
     running: list[App] = []
 
@@ -41,6 +41,8 @@ async def start_bot(settings: Settings) -> AsyncIterator[StartBot]:
         app = build_application(dataclasses.replace(settings, **overrides))  # type: ignore[arg-type]
         await start_app(app, timeout=1)
         running.append(app)
+        # Stopping PTB while its first getUpdates is still connecting stalls httpx's pool: wait for it.
+        await sandbox.wait_until_polling()
         return app
 
     yield start

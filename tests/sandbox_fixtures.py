@@ -83,9 +83,8 @@ async def running_app(
     """Build a PTB Application against the sandbox, start polling, yield it, shut it down cleanly."""
     from telegram.ext import AIORateLimiter, ApplicationBuilder
 
-    builder = (
-        ApplicationBuilder().token(token).base_url(sandbox.base_url).base_file_url(sandbox.base_file_url)
-    )
+    builder: Any = ApplicationBuilder().token(token)
+    builder = builder.base_url(sandbox.base_url).base_file_url(sandbox.base_file_url)
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter())
     app = builder.build()

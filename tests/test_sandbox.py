@@ -833,6 +833,25 @@ async def test_control_api_drives_the_world(sandbox: Sandbox, bot_api: BotApiCli
         assert rogue.status_code == 403
 
 
+async def test_remote_sandbox_client(sandbox: Sandbox, bot_api: BotApiClient) -> None:
+    from bot.sandbox import RemoteSandbox
+
+    async with RemoteSandbox(sandbox.url) as remote:
+        events = remote.events(chat_id=4001, since=0)  # replays what happened before it connected
+        first_event = asyncio.ensure_future(anext(events))
+        await remote.user(4001, "Tú")
+        sent = await remote.send(4001, "chào bot")
+        assert (await first_event)["type"] == "user"
+        reply = await bot_api.ok("sendMessage", chat_id=4001, text="chào Tú", reply_markup=inline("ok"))
+        assert await remote.press(4001, reply["message_id"], "ok")
+        texts = [m["text"] for m in await remote.messages(4001, include_user=True)]
+        assert texts == ["chào bot", "chào Tú"]
+        assert sent["entities"] == []
+        await remote.block(4001)
+        assert (await remote.state())["users"][0]["blocked"] is True
+        await events.aclose()
+
+
 async def test_extra_routes_can_be_mounted(sandbox: Sandbox) -> None:
     from bot.sandbox import Request, Response
 
@@ -843,6 +862,45 @@ async def test_extra_routes_can_be_mounted(sandbox: Sandbox) -> None:
     async with httpx.AsyncClient(base_url=sandbox.url) as client:
         assert (await client.get("/")).text == "<h1>chat</h1>"
         assert (await client.get(f"/bot{TEST_TOKEN}/getMe")).json()["ok"] is True  # longer prefixes win
+
+
+async def test_sse_resumes_after_last_event_id_and_ends_on_stop() -> None:
+    sb = Sandbox()
+    await sb.start()
+    lan = sb.user(1001, "Lan")
+    first = await lan.send("một")
+    await lan.send("hai")
+    seq_of_first = next(e.seq for e in sb.world.history() if e.message and e.message is first)
+    async with httpx.AsyncClient(base_url=sb.url) as client:
+        lines: list[str] = []
+
+        async def read() -> None:
+            headers = {"Last-Event-ID": str(seq_of_first)}
+            async with client.stream("GET", "/sandbox/events", headers=headers) as response:
+                async for line in response.aiter_lines():
+                    lines.append(line)
+
+        reader = asyncio.create_task(read())
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        await sb.stop()
+        await asyncio.wait_for(reader, 2)  # the stream ends with the server
+        assert time.monotonic() - started < 1.5
+    replayed = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    assert [e["message"]["text"] for e in replayed] == ["hai"]
+
+
+async def test_send_options_are_recorded(sandbox: Sandbox, bot_api: BotApiClient) -> None:
+    sandbox.user(1001, "Lan")
+    preview = {"is_disabled": True}
+    result = await bot_api.ok(
+        "sendMessage", chat_id=1001, text="https://vneid.gov.vn", link_preview_options=preview,
+        disable_notification=True,
+    )  # fmt: skip
+    assert result["link_preview_options"] == preview
+    assert result["entities"] == [{"offset": 0, "length": 20, "type": "url"}]  # detected like Telegram
+    stored = sandbox.message(1001, result["message_id"])
+    assert stored.disable_notification and stored.link_preview_options == preview
 
 
 # --- volume --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from bot.sandbox.server import Handler, SandboxServer
@@ -651,9 +651,18 @@ class RemoteSandbox:
     async def reset(self) -> None:
         await self._post("reset")
 
-    async def events(self, chat_id: int | None = None) -> AsyncIterator[JSON]:
-        """Server-Sent Events as dicts, until the server goes away."""
-        params = {"chat_id": chat_id} if chat_id is not None else {}
+    async def events(
+        self, chat_id: int | None = None, *, since: int | None = None
+    ) -> AsyncGenerator[JSON, None]:
+        """Server-Sent Events as dicts, until the server goes away.
+
+        `since`: first replay the recent events with a larger `seq` (0: all the server still holds).
+        """
+        params: dict[str, int] = {}
+        if chat_id is not None:
+            params["chat_id"] = chat_id
+        if since is not None:
+            params["since"] = since
         async with self._client.stream("GET", "/sandbox/events", params=params, timeout=None) as response:
             async for line in response.aiter_lines():
                 if line.startswith("data: "):

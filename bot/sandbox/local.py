@@ -87,6 +87,7 @@ class LocalBot:
         await stop_app(self.app)
         self.app = build_application(self.settings)
         await start_app(self.app, timeout=2)
+        await self.sandbox.wait_until_polling()
         await grant_roles(self.app)
 
 
@@ -102,6 +103,7 @@ async def local_bot(settings: Settings, port: int = 0) -> AsyncIterator[LocalBot
         bot_settings = sandbox_settings(settings, sandbox.url)
         app = build_application(bot_settings)
         await start_app(app, timeout=2)
+        await sandbox.wait_until_polling()
         local = LocalBot(sandbox, app, bot_settings)
         try:
             await grant_roles(app)

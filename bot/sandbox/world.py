@@ -71,7 +71,7 @@ class UserRecord:
 BOT_USER_API: JSON = {"id": BOT_ID, "is_bot": True, "first_name": BOT_FIRST_NAME, "username": BOT_USERNAME}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class SentMessage:
     """One message in a chat as it is now (or was, for a snapshot from an event): by the bot or a user.
 
@@ -101,6 +101,15 @@ class SentMessage:
     disable_notification: bool = False
     link_preview_options: JSON | None = None
     content_key: tuple[int, int] = (0, 0)  # hashes of (text + entities, inline markup): "not modified"
+
+    def __repr__(self) -> str:
+        who = "bot" if self.from_bot else f"user {self.sender_id}"
+        flags = "".join(f" {name}" for name, on in (("edited", self.edited), ("deleted", self.deleted)) if on)
+        media = f" {self.media}" if self.media else ""
+        buttons = f" buttons={self.button_texts}" if self.buttons else ""
+        return (
+            f"<SentMessage {self.chat_id}/{self.message_id} by {who}{media}{flags}: {self.text!r}{buttons}>"
+        )
 
     @property
     def edited(self) -> bool:
@@ -668,7 +677,8 @@ class World:
                 chat.messages.pop(chat.first_kept_id, None)
                 chat.first_kept_id += 1
         chat.log.append((kind, msg))
-        log_limit = max(1000, 2 * (limit or 5000))
+        # the log keeps snapshots alive: bound it like the messages (cursors skip what fell off)
+        log_limit = max(20, 2 * limit) if limit is not None else 5000
         if len(chat.log) > 2 * log_limit:
             drop = len(chat.log) - log_limit
             del chat.log[:drop]
