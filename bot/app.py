@@ -23,8 +23,10 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.faq.service import FaqService
+from bot.helpdesk.service import HelpdeskService
 from bot.i18n import Catalogs
 from storage.db import Database
+from storage.helpdesk import HelpStore
 from storage.questions import Questions
 from storage.residents import Residents
 from storage.staff import Staff
@@ -74,6 +76,7 @@ class Services:
     questions: Questions
     staff: Staff
     # --- feature services (help requests, campaigns) are added here as typed fields ---
+    helpdesk: HelpdeskService
 
 
 @dataclass
@@ -108,6 +111,8 @@ async def open_services(settings: Settings, content: Content | None = None,
         residents=Residents(db),
         questions=Questions(db),
         staff=Staff(db, settings.admin_ids),
+        helpdesk=HelpdeskService(HelpStore(db), Staff(db, settings.admin_ids), Residents(db), content.commune,
+                                 settings.retention_days),
     )
 
 
@@ -155,14 +160,14 @@ def build_application(settings: Settings, services: Services | None = None) -> A
     return app
 
 
-async def start_app(app: App, poll_interval: float = 0.0, timeout: int = 10) -> None:
+async def start_app(app: App, poll_interval: float = 0.0, poll_timeout: int = 10) -> None:
     """Initialise, run post_init, start handlers and long polling (what run_polling does, minus the loop)."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()
     assert app.updater is not None
-    await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout,
+    await app.updater.start_polling(poll_interval=poll_interval, timeout=poll_timeout,
                                     allowed_updates=Update.ALL_TYPES)
 
 

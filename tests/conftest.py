@@ -39,7 +39,7 @@ async def start_bot(settings: Settings, sandbox: Sandbox) -> AsyncIterator[Start
 
     async def start(**overrides: object) -> App:
         app = build_application(dataclasses.replace(settings, **overrides))  # type: ignore[arg-type]
-        await start_app(app, timeout=1)
+        await start_app(app, poll_timeout=1)
         running.append(app)
         # Stopping PTB while its first getUpdates is still connecting stalls httpx's pool: wait for it.
         await sandbox.wait_until_polling()

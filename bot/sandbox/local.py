@@ -86,7 +86,7 @@ class LocalBot:
         """Stop the bot and start a fresh one on the same database (as after a crash)."""
         await stop_app(self.app)
         self.app = build_application(self.settings)
-        await start_app(self.app, timeout=2)
+        await start_app(self.app, poll_timeout=2)
         await self.sandbox.wait_until_polling()
         await grant_roles(self.app)
 
@@ -102,7 +102,7 @@ async def local_bot(settings: Settings, port: int = 0) -> AsyncIterator[LocalBot
         populate(sandbox)
         bot_settings = sandbox_settings(settings, sandbox.url)
         app = build_application(bot_settings)
-        await start_app(app, timeout=2)
+        await start_app(app, poll_timeout=2)
         await sandbox.wait_until_polling()
         local = LocalBot(sandbox, app, bot_settings)
         try:
