@@ -93,18 +93,39 @@ def accuracy(
 
 
 def synthetic(content: Content, size: int, seed: int = 6) -> Content:
-    """`size` FAQs: the real ones plus fakes whose fields recombine syllables of the real fields."""
+    """`size` FAQs: the real ones plus fakes whose texts recombine the syllables of the real texts.
+
+    Each fake text is a random walk over the syllable bigrams of the same field of the real FAQs (title,
+    questions, keywords, body), so the vocabulary and the neighbour statistics stay those of real content
+    while every fake FAQ says something new.
+    """
     rng = random.Random(seed)
     real = list(content.faqs.values())
-    pools: dict[str, list[str]] = {"title": [], "questions": [], "keywords": [], "body": []}
-    for f in real:
-        pools["title"] += f.title.split()
-        pools["questions"] += [w for q in f.questions for w in q.split()]
-        pools["keywords"] += [w for k in f.keywords for w in k.split()]
-        pools["body"] += f.body.split()
+    texts: dict[str, list[str]] = {
+        "title": [f.title for f in real],
+        "questions": [q for f in real for q in f.questions],
+        "keywords": [k for f in real for k in f.keywords],
+        "body": [p for f in real for p in f.body.split("\n") if p.strip()],
+    }
+    chains: dict[str, dict[str, list[str]]] = {}
+    starts: dict[str, list[str]] = {}
+    for name, lines in texts.items():
+        chain: dict[str, list[str]] = {}
+        for line in lines:
+            words = line.split()
+            starts.setdefault(name, []).append(words[0])
+            for a, b in zip(words, words[1:], strict=False):
+                chain.setdefault(a, []).append(b)
+        chains[name] = chain
 
-    def words(pool: str, n: int) -> str:
-        return " ".join(rng.choice(pools[pool]) for _ in range(max(n, 1)))
+    def walk(name: str, length: int) -> str:
+        word = rng.choice(starts[name])
+        out = [word]
+        while len(out) < max(length, 1):
+            following = chains[name].get(word)
+            word = rng.choice(following) if following else rng.choice(starts[name])
+            out.append(word)
+        return " ".join(out)
 
     faqs = dict(content.faqs)
     i = 0
@@ -115,11 +136,11 @@ def synthetic(content: Content, size: int, seed: int = 6) -> Content:
         faqs[fid] = replace(
             model,
             id=fid,
-            title=words("title", len(model.title.split())),
-            questions=tuple(words("questions", len(q.split())) for q in model.questions),
-            keywords=tuple(words("keywords", len(k.split())) for k in model.keywords),
+            title=walk("title", len(model.title.split())),
+            questions=tuple(walk("questions", len(q.split())) for q in model.questions),
+            keywords=tuple(walk("keywords", len(k.split())) for k in model.keywords),
             related=(),
-            body="\n\n".join(words("body", len(p.split())) for p in model.body.split("\n\n")),
+            body="\n".join(walk("body", len(p.split())) for p in model.body.split("\n")),
         )
     return replace(content, faqs=faqs)
 
@@ -142,7 +163,7 @@ def percentile(values: Sequence[float], p: float) -> float:
 # --- calibration --------------------------------------------------------------------------------------
 
 
-FEATURES = ("coverage", "trigram", "overlap", "margin", "novelty")
+FEATURES = ("coverage", "trigram", "overlap", "margin", "novelty", "length")
 
 
 def fit_logistic(xs: Sequence[Sequence[float]], ys: Sequence[int], l2: float = 1e-3) -> tuple[list[float], float]:
@@ -176,7 +197,7 @@ def calibrate(content: Content, rows: Sequence[tuple[str, str]]) -> None:
     for question, topic in rows:
         found = index.search_detail(question, 3)
         if found:
-            xs.append([float(getattr(found[0], name)) for name in FEATURES])
+            xs.append([float(getattr(found[0].features, name)) for name in FEATURES])
             ys.append(int(found[0].faq_id == topic))
     weights, bias = fit_logistic(xs, ys)
     print(f"fitted on {len(xs)} paraphrases:")

@@ -11,7 +11,6 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -20,11 +19,13 @@ from telegram.ext import (
     ExtBot,
 )
 
+from bot.campaigns.service import Campaigns
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.faq.service import FaqService
 from bot.helpdesk.service import HelpdeskService
 from bot.i18n import Catalogs
+from bot.telegram_port import RateLimiter
 from storage.db import Database
 from storage.helpdesk import HelpStore
 from storage.questions import Questions
@@ -77,6 +78,7 @@ class Services:
     staff: Staff
     # --- feature services (help requests, campaigns) are added here as typed fields ---
     helpdesk: HelpdeskService
+    campaigns: Campaigns
 
 
 @dataclass
@@ -102,6 +104,7 @@ async def open_services(settings: Settings, content: Content | None = None,
     """Load content and open the database (also used by the command line)."""
     content = content or load_content(settings.content_dir)
     db = await Database(settings.db_path).open()
+    catalogs = catalogs or Catalogs.load(settings.content_dir / "locales")
     return Services(
         settings=settings,
         db=db,
@@ -113,6 +116,7 @@ async def open_services(settings: Settings, content: Content | None = None,
         staff=Staff(db, settings.admin_ids),
         helpdesk=HelpdeskService(HelpStore(db), Staff(db, settings.admin_ids), Residents(db), content.commune,
                                  settings.retention_days),
+        campaigns=Campaigns(db, content, catalogs, Staff(db, settings.admin_ids), settings.broadcast_rate),
     )
 
 
@@ -148,7 +152,8 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .context_types(ContextTypes(bot_data=BotData))
-        .rate_limiter(AIORateLimiter(overall_max_rate=overall, overall_time_period=1, max_retries=2))
+        # RateLimiter: AIORateLimiter that honours rate_limit_args={"max_retries": 0} (campaign sends)
+        .rate_limiter(RateLimiter(overall_max_rate=overall, overall_time_period=1, max_retries=2))
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(post_init)
         .post_shutdown(post_shutdown)

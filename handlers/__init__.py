@@ -8,11 +8,11 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.app import App, Ctx
 from bot.i18n import LANGUAGES, N_, Catalogs
-from handlers import faq, start
+from handlers import campaigns, faq, helpdesk, officer, start
 from handlers.common import main_menu, menu_labels, tr
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,34 @@ def register(app: App, catalogs: Catalogs) -> None:
     app.add_handler(CommandHandler(["cancel", "huy"], cancel_router(cancellers)))
 
     # --- help requests: resident form (/request, /status, /mydata, /cancel) and officer queue go here ---
+    menu_actions["request"] = helpdesk.start_request
+    # An officer asked to type a note or an appointment goes first: they just pressed that button.
+    text_consumers.extend([officer.consume_text, helpdesk.consume_text])
+    cancellers.extend([officer.cancel_input, helpdesk.cancel_form])
+    app.add_handler(CommandHandler(["request", "hotro"], helpdesk.start_request))
+    app.add_handler(CommandHandler(["status", "tinhtrang"], helpdesk.show_status))
+    app.add_handler(CommandHandler(["mydata", "dulieu"], helpdesk.show_mydata))
+    app.add_handler(CommandHandler(["queue", "hangdoi"], officer.show_queue))
+    # A shared contact is the form's phone number (before the catch-all for non-text messages below).
+    app.add_handler(MessageHandler(filters.CONTACT & private, helpdesk.on_contact))
+    app.add_handler(CallbackQueryHandler(helpdesk.start_request, pattern=r"^ask$"))
+    app.add_handler(CallbackQueryHandler(helpdesk.on_form_button, pattern=r"^rq:"))
+    app.add_handler(CallbackQueryHandler(helpdesk.on_status_button, pattern=r"^rs:"))
+    app.add_handler(CallbackQueryHandler(helpdesk.on_mydata_button, pattern=r"^md:"))
+    app.add_handler(CallbackQueryHandler(officer.on_button, pattern=r"^(hq|hs|hz):"))
     # --- campaigns: /subscribe, /unsubscribe, my_chat_member, editor /campaign go here ---
+    menu_actions["subscribe"] = campaigns.subscribe
+    text_consumers.append(campaigns.consume_draft_text)  # the editor's draft: text, typed date/time
+    cancellers.append(campaigns.cancel_draft)
+    app.add_handler(CommandHandler(["subscribe", "nhanthongbao"], campaigns.subscribe))
+    app.add_handler(CommandHandler(["unsubscribe", "dungthongbao"], campaigns.unsubscribe))
+    app.add_handler(CommandHandler(["campaign", "thongbao"], campaigns.campaign_menu))
+    app.add_handler(CallbackQueryHandler(campaigns.on_subscriber_button, pattern=campaigns.SUBSCRIBER_BUTTONS))
+    app.add_handler(CallbackQueryHandler(campaigns.on_editor_button, pattern=campaigns.EDITOR_BUTTONS))
+    # Blocking / unblocking the bot keeps the subscriber's status true.
+    app.add_handler(ChatMemberHandler(campaigns.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    # A photo is the picture of an editor's draft (others get "only text", as in 5. below).
+    app.add_handler(MessageHandler(private & filters.PHOTO, campaigns.on_photo))
     # (Conversation steps that consume free text must be registered before the free-text FAQ handler.)
 
     # 2. Inline buttons of the FAQ (browse edits in place; suggestions and feedback add messages).
@@ -173,3 +200,5 @@ async def on_startup(app: App) -> None:
         except TelegramError:
             log.warning("could not set the command menu for %s", lang, exc_info=True)
     # --- feature start-up (rebuild reminders / schedules from the database) goes here ---
+    await campaigns.on_startup(app)  # the delivery engine: resumes runs, polls for due campaigns
+    officer.schedule_jobs(app)

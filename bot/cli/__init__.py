@@ -6,7 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from bot.cli import campaign as campaign_cli
 from bot.cli import faq as faq_cli
+from bot.cli import requests as requests_cli
 from bot.cli import run as run_cli
 from bot.cli import staff as staff_cli
 
@@ -15,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Commune outreach bot")
     sub = parser.add_subparsers(dest="command", required=True)
     # Each module registers its own sub-commands and sets `func` (args -> exit code).
-    for module in (run_cli, faq_cli, staff_cli):
+    for module in (run_cli, faq_cli, staff_cli, campaign_cli, requests_cli):
         module.add_parsers(sub)
     return parser
 

@@ -19,10 +19,12 @@ Design (measured on the real content and on 3,000 synthetic FAQs by bench/faq.py
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 
 from bot.content import Content, Faq
 from bot.faq.normalize import (
@@ -56,21 +58,23 @@ FUZZY_WEIGHT = 0.7  # weight of a syllable obtained by typo correction
 # Unknown syllables weigh this share of the highest IDF in the confidence denominator: the query says
 # things no FAQ talks about.
 UNKNOWN_WEIGHT = 0.6
-RERANK = 12  # candidates re-ranked with the 3-gram similarity
+RERANK = 8  # candidates re-ranked with the 3-gram similarity
+POSTING_CAP = 400  # FAQs kept per term in large collections (see FaqIndex.__init__)
+SCORE_BUDGET = 4000  # posting entries added up per query before the shortlist takes over (_raw_scores)
+SHORTLIST = 64
 TRIGRAM_WEIGHT = 0.35  # share of the 3-gram similarity in the ranking score
 OVERLAP_WEIGHT = 0.0  # share of the best single-question overlap in the ranking score
-DEFER_POSTINGS = 400  # terms in more FAQs than this are only scored on the candidates of rarer terms
-CANDIDATES = 200
 
 # Confidence = sigmoid(CONF_BIAS + CONF_COVERAGE * coverage + CONF_TRIGRAM * trigram + CONF_MARGIN * margin)
 # Fitted by logistic regression (bench/faq.py --calibrate) on tests/data/paraphrases.tsv: target 1 when
 # the top match is the right FAQ, 0 when it is wrong or the question is out of scope.
-CONF_BIAS = -6.92
-CONF_COVERAGE = 0.27
-CONF_TRIGRAM = 6.49
-CONF_MARGIN = 7.2
-CONF_OVERLAP = 8.18
-CONF_NOVELTY = -8.21
+CONF_BIAS = -8.91
+CONF_COVERAGE = 2.42
+CONF_TRIGRAM = 4.31
+CONF_MARGIN = 6.42
+CONF_OVERLAP = 6.79
+CONF_LENGTH = 1.17
+CONF_NOVELTY = -6.41
 
 # Teencode and sloppy spellings tried, in order, on syllables the index does not know.
 _SPELLINGS: tuple[tuple[str, str], ...] = (
@@ -108,17 +112,32 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Features:
+    """What the confidence of a match is computed from."""
+
+    coverage: float  # IDF-weighted share of the query the FAQ matches (BM25F, saturated)
+    trigram: float  # best character 3-gram similarity between the query and one of the FAQ's questions
+    overlap: float  # best F1 of shared IDF-weighted terms between the query and one question
+    margin: float  # lead of the first result over the second (0 for the others)
+    novelty: float  # share of the query's syllables that no FAQ uses
+    length: float  # log(1 + syllables of the query)
+
+    def logit(self) -> float:
+        return (
+            CONF_BIAS + CONF_COVERAGE * self.coverage + CONF_TRIGRAM * self.trigram
+            + CONF_OVERLAP * self.overlap + CONF_MARGIN * self.margin
+            + CONF_NOVELTY * self.novelty + CONF_LENGTH * self.length
+        )
+
+
+@dataclass(frozen=True)
 class Scored:
     """A search result with the features behind its score (for calibration, benchmarks and debugging)."""
 
     faq_id: str
     score: float
     raw: float
-    coverage: float
-    trigram: float
-    overlap: float
-    margin: float
-    novelty: float  # share of the query's syllables that no FAQ uses
+    features: Features
 
 
 @dataclass(frozen=True)
@@ -181,10 +200,14 @@ def _deletes(word: str) -> set[str]:
 
 @dataclass
 class _Segment:
-    """Analysed text: (folded term, accent key or None) per occurrence, syllable count."""
+    """One analysed line of an FAQ (title, a question, a keyword, a body paragraph)."""
 
-    terms: list[tuple[str, str | None]] = field(default_factory=list)
-    length: int = 0
+    length: int  # syllables
+    folded: dict[str, int]  # folded term → count
+    accented: dict[str, int]  # accent key → count (syllables with a known accent)
+    wild: dict[str, int]  # folded term → count (typed without marks: any accent matches)
+    term_set: frozenset[str]
+    grams: frozenset[str]  # character 3-grams of the folded, expanded line
 
 
 class FaqIndex:
@@ -198,120 +221,117 @@ class FaqIndex:
         n = len(faqs)
         self.n = n
         self._term_of_key: dict[str, str] = {}  # accent key → folded term
-        # Per document and field: folded tf, accent tf, "wildcard" tf (segments typed without marks).
-        field_docs: dict[str, list[_Segment]] = {name: [] for name in FIELDS}
-        fold_tf: list[dict[str, dict[str, float]]] = []  # doc → field → term → tf
-        acc_tf: list[dict[str, dict[str, float]]] = []  # doc → field → accent key → tf
-        wild_tf: list[dict[str, dict[str, float]]] = []  # doc → field → term → tf
-        lengths: list[dict[str, int]] = []
-        self._question_grams: list[list[frozenset[str]]] = []
-        self._question_terms: list[list[frozenset[str]]] = []
+        cache: dict[str, _Segment] = {}
+
+        def analysed(text: str) -> _Segment:
+            seg = cache.get(text)
+            if seg is None:
+                seg = cache[text] = self._analyse_segment(text)
+            return seg
+
+        # Pass 1: analyse every segment; field lengths for BM25F's length normalisation.
+        docs: list[dict[str, list[_Segment]]] = []
         for faq, body in zip(faqs, body_texts, strict=True):
-            texts = {
-                "title": [faq.title],
-                "questions": list(faq.questions),
-                "keywords": list(faq.keywords),
-                "body": [p for p in body.split("\n") if p.strip()],
-            }
-            f_tf: dict[str, dict[str, float]] = {}
-            a_tf: dict[str, dict[str, float]] = {}
-            w_tf: dict[str, dict[str, float]] = {}
-            lens: dict[str, int] = {}
-            for name, segments in texts.items():
-                ft: dict[str, float] = {}
-                at: dict[str, float] = {}
-                wt: dict[str, float] = {}
-                total = 0
-                for text in segments:
-                    seg = self._analyse_segment(text)
-                    total += seg.length
-                    for term, accent in seg.terms:
-                        ft[term] = ft.get(term, 0.0) + 1.0
-                        if accent is None:
-                            wt[term] = wt.get(term, 0.0) + 1.0
-                        else:
-                            at[accent] = at.get(accent, 0.0) + 1.0
-                f_tf[name], a_tf[name], w_tf[name], lens[name] = ft, at, wt, total
-                field_docs[name].append(_Segment(length=total))
-            fold_tf.append(f_tf)
-            acc_tf.append(a_tf)
-            wild_tf.append(w_tf)
-            lengths.append(lens)
-            grams = [trigrams(self._fold_line(q)) for q in (faq.title, *faq.questions)]
-            self._question_grams.append([g for g in grams if g])
-            self._question_terms.append(
-                [frozenset(t for t, _ in self._analyse_segment(q).terms) for q in (faq.title, *faq.questions)]
-            )
-
+            docs.append({
+                "title": [analysed(faq.title)],
+                "questions": [analysed(q) for q in faq.questions],
+                "keywords": [analysed(k) for k in faq.keywords],
+                "body": [analysed(p) for p in body.split("\n") if p.strip()],
+            })
         avg = {
-            name: (sum(s.length for s in docs) / n if n else 0.0) or 1.0 for name, docs in field_docs.items()
+            name: (sum(sum(seg.length for seg in doc[name]) for doc in docs) / n if n else 0.0) or 1.0
+            for name in FIELDS
         }
-        norms = [
-            {name: 1.0 - b + b * lengths[d][name] / avg[name] for name, (_w, b) in FIELDS.items()}
-            for d in range(n)
-        ]
+        # Pass 2: field-weighted, length-normalised term frequencies (folded, per accent key, wildcard).
+        fold_w: dict[str, dict[int, float]] = {}
+        acc_w: dict[str, dict[int, float]] = {}
+        wild_w: dict[str, dict[int, float]] = {}
+        totals: dict[str, float] = {}  # raw corpus frequency of every term
+        for d, doc in enumerate(docs):
+            for name, (weight, b) in FIELDS.items():
+                segments = doc[name]
+                length = sum(seg.length for seg in segments)
+                w = weight / (1.0 - b + b * length / avg[name])
+                for seg in segments:
+                    for table, counts in ((fold_w, seg.folded), (acc_w, seg.accented), (wild_w, seg.wild)):
+                        for key, count in counts.items():
+                            slot = table.get(key)
+                            if slot is None:
+                                slot = table[key] = {}
+                            slot[d] = slot.get(d, 0.0) + w * count
+                    for key, count in seg.folded.items():
+                        totals[key] = totals.get(key, 0.0) + count
 
-        def weighted(tables: list[dict[str, dict[str, float]]]) -> dict[str, dict[int, float]]:
-            out: dict[str, dict[int, float]] = {}
-            for d, per_field in enumerate(tables):
-                for name, table in per_field.items():
-                    w = FIELDS[name][0] / norms[d][name]
-                    for key, tf in table.items():
-                        slot = out.setdefault(key, {})
-                        slot[d] = slot.get(d, 0.0) + w * tf
-            return out
-
-        fold_w = weighted(fold_tf)
-        acc_w = weighted(acc_tf)
-        wild_w = weighted(wild_tf)
-
-        # IDF per folded term; postings of pre-saturated contributions (idf · tf / (k1 + tf)).
-        self.idf: dict[str, float] = {
-            term: math.log(1.0 + (n - len(post) + 0.5) / (len(post) + 0.5)) for term, post in fold_w.items()
-        }
-        self.max_idf = math.log(1.0 + (n + 0.5) / 0.5) if n else 1.0
-        # A bigram weighs as much as it is a phrase: "kich hoat" (the two syllables nearly always together)
-        # counts fully, a chance neighbourhood such as "dan kich" ("hướng dẫn kích hoạt") hardly at all.
-        totals: dict[str, float] = {}
-        for per_field in fold_tf:
-            for table in per_field.values():
-                for term, tf in table.items():
-                    totals[term] = totals.get(term, 0.0) + tf
-        for term in self.idf:
+        # IDF per folded term. A bigram weighs as much as it is a phrase: "kich hoat" (the two syllables
+        # nearly always together) counts fully, a chance neighbourhood like "dan kich" ("hướng dẫn kích
+        # hoạt") hardly at all.
+        self.idf: dict[str, float] = {}
+        for term, post in fold_w.items():
+            idf = math.log(1.0 + (n - len(post) + 0.5) / (len(post) + 0.5))
             if " " in term:
                 first, second = term.split(" ", 1)
                 rarest = min(totals.get(first, 1.0), totals.get(second, 1.0))
-                self.idf[term] *= min(1.0, totals[term] / rarest) ** PHRASE_POWER * BIGRAM_WEIGHT
-        self._question_sets: list[list[tuple[frozenset[str], float]]] = [
-            [(terms, sum(self.idf.get(t, 0.0) for t in terms)) for terms in per_doc if terms]
-            for per_doc in self._question_terms
-        ]
+                idf *= min(1.0, totals[term] / rarest) ** PHRASE_POWER * BIGRAM_WEIGHT
+            self.idf[term] = idf
+        self.max_idf = math.log(1.0 + (n + 0.5) / 0.5) if n else 1.0
+
+        # Postings of pre-saturated contributions: idf · tf / (k1 + tf).
         sat = self._saturate
         self.fold_post: dict[str, dict[int, float]] = {
             term: {d: idf * sat(tf) for d, tf in post.items()}
             for term, post in fold_w.items()
             if (idf := self.idf[term]) > 0
         }
-        # For accented query syllables: exact accent + wildcard match fully, other accents at a discount.
-        self.acc_post: dict[str, dict[int, float]] = {}
+        # Static pruning for large collections: a syllable found in very many FAQs keeps only the FAQs where
+        # it weighs most (title, questions, keywords); elsewhere it is background noise. Never applies
+        # below POSTING_CAP FAQs, so small collections are scored exactly.
+        for term, post in self.fold_post.items():
+            if len(post) > POSTING_CAP:
+                self.fold_post[term] = dict(sorted(heapq.nlargest(POSTING_CAP, post.items(), key=itemgetter(1))))
+        # For syllables typed with marks: the same accent (or text typed without marks) matches fully,
+        # other accents count at most ACCENT_MISMATCH of the term's weight. A term written with a single
+        # accent in all FAQs needs no posting of its own.
         accents_of: dict[str, list[str]] = {}
         for key in acc_w:
             accents_of.setdefault(self._term_of_key[key], []).append(key)
-        # A mismatched occurrence can add at most ACCENT_MISMATCH of the term's full weight.
-        for term, post in fold_w.items():
+        self.acc_post: dict[str, dict[int, float]] = {}
+        self._accented_terms: frozenset[str] = frozenset(accents_of)
+        k1, mismatch = K1, ACCENT_MISMATCH
+        for term, keys in accents_of.items():
+            base = self.fold_post.get(term)
+            if base is None:
+                continue
+            if len(keys) == 1:
+                self.acc_post[keys[0]] = base
+                continue
             idf = self.idf[term]
             wild = wild_w.get(term, {})
-            for key in accents_of.get(term, []):
+            total_tf = fold_w[term]
+            for key in keys:
                 exact = acc_w[key]
-                self.acc_post[key] = {
-                    d: idf * self._blend(exact.get(d, 0.0) + wild.get(d, 0.0), tf) for d, tf in post.items()
-                }
-        # Accent keys never seen in the FAQs: only occurrences typed without marks match fully.
-        self.none_post: dict[str, dict[int, float]] = {}
-        for term, post in fold_w.items():
-            idf = self.idf[term]
-            wild = wild_w.get(term, {})
-            self.none_post[term] = {d: idf * self._blend(wild.get(d, 0.0), tf) for d, tf in post.items()}
+                post: dict[int, float] = {}
+                for d in base:
+                    tf = total_tf[d]
+                    match = exact.get(d, 0.0) + wild.get(d, 0.0)
+                    full = match / (k1 + match)
+                    post[d] = idf * (full + mismatch * max(tf / (k1 + tf) - full, 0.0))
+                self.acc_post[key] = post
+        # Highest contribution in each posting (keyed by the posting's identity; accent postings may alias).
+        self._ceiling: dict[int, float] = {
+            id(post): max(post.values(), default=0.0)
+            for post in (*self.fold_post.values(), *self.acc_post.values())
+        }
+
+        # Per FAQ: its title and questions as 3-gram sets and as term sets (for the re-ranking features).
+        self._question_grams: list[list[frozenset[str]]] = []
+        self._question_sets: list[list[tuple[frozenset[str], float]]] = []
+        for doc in docs:
+            lines = doc["title"] + doc["questions"]
+            self._question_grams.append([seg.grams for seg in lines if seg.grams])
+            self._question_sets.append([
+                (seg.term_set, sum(self.idf.get(t, 0.0) for t in seg.term_set)) for seg in lines if seg.term_set
+            ])
+
         # Vocabulary of folded syllables, with a one-deletion index for typo correction.
         self.vocabulary: frozenset[str] = frozenset(t for t in fold_w if " " not in t)
         self._deletion_index: dict[str, list[str]] = {}
@@ -334,12 +354,6 @@ class FaqIndex:
     def _saturate(tf: float) -> float:
         return tf / (K1 + tf) if tf > 0 else 0.0
 
-    @classmethod
-    def _blend(cls, compatible: float, total: float) -> float:
-        """Saturated weight of a term whose `compatible` occurrences match fully, the others at a discount."""
-        full = cls._saturate(compatible)
-        return full + ACCENT_MISMATCH * max(cls._saturate(total) - full, 0.0)
-
     def _syllables(self, text: str) -> tuple[list[str], list[str], bool]:
         """(typed syllables, expanded syllables, typed with marks?) with particles dropped."""
         typed = [t for t in tokenize(text) if not is_filler(t)]
@@ -351,38 +365,44 @@ class FaqIndex:
 
     def _analyse_segment(self, text: str) -> _Segment:
         typed, expanded, accented = self._syllables(text)
-        seg = _Segment(length=len(typed))
+        found: list[tuple[str, str | None]] = []
         seen: set[str] = set()
         for sequence in (typed, expanded) if expanded != typed else (typed,):
             keys = [self._accent_key(t, accented) for t in sequence]
             folded = [fold_token(t) for t in sequence]
-            found: list[tuple[str, str | None]] = []
+            terms: list[tuple[str, str | None]] = []
             for i, term in enumerate(folded):
-                found.append((term, keys[i]))
+                terms.append((term, keys[i]))
                 if i:
                     a, b = keys[i - 1], keys[i]
-                    found.append(
-                        (f"{folded[i - 1]} {term}", f"{a} {b}" if a is not None and b is not None else None)
-                    )
-            for term, key in found:
-                if key is not None:
-                    self._term_of_key[key] = term
+                    both = f"{a} {b}" if a is not None and b is not None else None
+                    terms.append((f"{folded[i - 1]} {term}", both))
             if sequence is typed:
-                seg.terms.extend(found)
-                seen.update(t for t, _ in found)
+                found.extend(terms)
+                seen.update(t for t, _ in terms)
+            else:  # the expansion adds what the typed form lacks
+                found.extend((t, k) for t, k in terms if t not in seen)
+        counts: dict[str, int] = {}
+        accent_counts: dict[str, int] = {}
+        wild: dict[str, int] = {}
+        for term, key in found:
+            counts[term] = counts.get(term, 0) + 1
+            if key is None:
+                wild[term] = wild.get(term, 0) + 1
             else:
-                seg.terms.extend((t, a) for t, a in found if t not in seen)
-        return seg
+                accent_counts[key] = accent_counts.get(key, 0) + 1
+                self._term_of_key[key] = term
+        line = " ".join(fold_token(t) for t in expanded)
+        return _Segment(
+            length=len(typed), folded=counts, accented=accent_counts, wild=wild, term_set=frozenset(counts),
+            grams=trigrams(line) if line else frozenset(),
+        )
 
     @staticmethod
     def _accent_key(token: str, accented: bool) -> str | None:
         if has_marks(token) or accented:
             return tone_key(token)
         return None
-
-    def _fold_line(self, text: str) -> str:
-        _typed, expanded, _ = self._syllables(text)
-        return " ".join(fold_token(t) for t in expanded)
 
     # --- queries ------------------------------------------------------------------------------------
 
@@ -437,24 +457,32 @@ class FaqIndex:
             else:
                 corrected.append((fixed, None, FUZZY_WEIGHT))
                 known += 1
-        terms: dict[tuple[str, str | None], float] = {}
+        # One entry per folded term; a term met both with and without an accent key stays unconstrained.
+        terms: dict[str, tuple[str | None, float]] = {}
+
+        def add(term: str, key: str | None, weight: float) -> None:
+            seen = terms.get(term)
+            if seen is None:
+                terms[term] = (key, weight)
+            else:
+                terms[term] = (seen[0] if seen[0] == key else None, max(seen[1], weight))
+
         for i, (folded, key, weight) in enumerate(corrected):
-            terms[(folded, key)] = max(terms.get((folded, key), 0.0), weight)
+            add(folded, key, weight)
             if i:
                 pf, pk, pw = corrected[i - 1]
-                bigram_key = f"{pk} {key}" if pk is not None and key is not None else None
-                bigram = (f"{pf} {folded}", bigram_key)
-                terms[bigram] = max(terms.get(bigram, 0.0), min(pw, weight))
-        # Keep the typed (unexpanded) bigrams too: "ca nhan" should still meet "cá nhân".
+                add(f"{pf} {folded}", f"{pk} {key}" if pk is not None and key is not None else None, min(pw, weight))
+        # Keep the typed (unexpanded) syllables too: "ca nhan" should still meet "cá nhân".
         if expanded != typed:
             folded_typed = [fold_token(t) for t in typed]
             for a, b in pairwise(folded_typed):
-                terms.setdefault((f"{a} {b}", None), 1.0)
+                if f"{a} {b}" not in terms:
+                    add(f"{a} {b}", None, 1.0)
             for t in folded_typed:
-                if t in self.vocabulary:
-                    terms.setdefault((t, None), 1.0)
+                if t in self.vocabulary and t not in terms:
+                    add(t, None, 1.0)
         denominator = 0.0
-        for (term, _key), weight in terms.items():
+        for term, (_key, weight) in terms.items():
             if " " in term:
                 denominator += weight * self.idf.get(term, 0.0)
             elif term in self.idf:
@@ -463,32 +491,52 @@ class FaqIndex:
                 denominator += weight * UNKNOWN_WEIGHT * self.max_idf
         return QueryTerms(
             tokens=tuple(expanded),
-            terms=tuple((t, k, w) for (t, k), w in terms.items()),
+            terms=tuple((t, k, w) for t, (k, w) in terms.items()),
             known=known,
             unknown=tuple(unknown),
             folded_text=" ".join(t for t, _k, _w in corrected),
             denominator=denominator,
         )
 
-    def _postings(self, term: str, key: str | None) -> dict[int, float] | None:
-        if key is None:
-            return self.fold_post.get(term)
-        found = self.acc_post.get(key)
-        return found if found is not None else self.none_post.get(term)
+    def _postings(self, term: str, key: str | None) -> tuple[dict[int, float] | None, float]:
+        """The posting for a query term, and the factor to apply to it."""
+        if key is not None:
+            found = self.acc_post.get(key)
+            if found is not None:
+                return found, 1.0
+            if term in self._accented_terms:  # typed with marks no FAQ uses for this syllable
+                return self.fold_post.get(term), ACCENT_MISMATCH
+        return self.fold_post.get(term), 1.0
 
     def _raw_scores(self, analysed: QueryTerms) -> dict[int, float]:
-        lists: list[tuple[dict[int, float], float]] = []
+        """BM25F scores of the FAQs that match the query.
+
+        Terms are taken by decreasing weight. In a large collection, once SCORE_BUDGET posting entries
+        have been added up, the remaining (weaker) terms only update the SHORTLIST best FAQs so far; a
+        collection of a few hundred FAQs never reaches the budget and is scored exactly.
+        """
+        lists: list[tuple[float, dict[int, float], float]] = []
         for term, key, weight in analysed.terms:
-            posting = self._postings(term, key)
+            posting, factor = self._postings(term, key)
             if posting:
-                lists.append((posting, weight))
-        if not lists:
-            return {}
-        lists.sort(key=lambda item: len(item[0]))
-        rare = [item for item in lists if len(item[0]) <= DEFER_POSTINGS] or lists[:1]
-        common = lists[len(rare) :]
+                lists.append((self._ceiling[id(posting)] * weight * factor, posting, weight * factor))
+        lists.sort(key=lambda item: -item[0])
         scores: dict[int, float] = {}
-        for posting, weight in rare:
+        spent = 0
+        for i, (_bound, posting, weight) in enumerate(lists):
+            if spent + len(posting) > SCORE_BUDGET and len(scores) > SHORTLIST:
+                best = heapq.nlargest(SHORTLIST, scores.items(), key=lambda item: item[1])
+                scores = dict(best)
+                for _bound, later, later_weight in lists[i:]:
+                    for d in scores:
+                        extra = later.get(d)
+                        if extra is not None:
+                            scores[d] += extra * later_weight
+                break
+            spent += len(posting)
+            if not scores and weight == 1.0:
+                scores = dict(posting)
+                continue
             get = scores.get
             if weight == 1.0:
                 for d, s in posting.items():
@@ -496,54 +544,47 @@ class FaqIndex:
             else:
                 for d, s in posting.items():
                     scores[d] = get(d, 0.0) + s * weight
-        if common:
-            if len(scores) > CANDIDATES:
-                top = sorted(scores, key=scores.__getitem__, reverse=True)[:CANDIDATES]
-                scores = {d: scores[d] for d in top}
-            for posting, weight in common:
-                for d in scores:
-                    extra = posting.get(d)
-                    if extra is not None:
-                        scores[d] += extra * weight
         return scores
 
     def search_detail(self, query: str | QueryTerms, k: int = 3) -> list[Scored]:
         """Top `k` FAQs with their features, best first (`query` as text or as `analyse` returned it)."""
         analysed = self.analyse(query) if isinstance(query, str) else query
+        depth = max(RERANK, k)
         scores = self._raw_scores(analysed)
         if not scores or analysed.denominator <= 0:
             return []
-        pool = sorted(scores, key=scores.__getitem__, reverse=True)[: max(RERANK, k)]
+        pool = heapq.nlargest(depth, scores.items(), key=itemgetter(1))
         grams = trigrams(analysed.folded_text)
-        query_weights: dict[str, float] = {}
-        for term, _key, weight in analysed.terms:
-            idf = self.idf.get(term, 0.0) * weight
-            query_weights[term] = max(query_weights.get(term, 0.0), idf)
+        query_weights = {term: self.idf.get(term, 0.0) * weight for term, _key, weight in analysed.terms}
         query_terms = frozenset(query_weights)
+        novelty = len(analysed.unknown) / max(len(analysed.tokens), 1)
+        length = math.log1p(len(analysed.tokens))
+        # The pool is in decreasing coverage; the 3-gram and overlap terms can add at most `lift` to the
+        # ranking score, so once a candidate cannot reach the needed place the rest are skipped.
+        lift = TRIGRAM_WEIGHT + OVERLAP_WEIGHT
+        needed = max(k, 2)  # the runner-up is needed for the margin
         ranked: list[tuple[float, int, float, float, float]] = []
-        for d in pool:
-            coverage = min(scores[d] / analysed.denominator, 1.0)
+        for d, raw in pool:
+            coverage = min(raw / analysed.denominator, 1.0)
+            if len(ranked) >= needed and coverage + lift < sorted(r[0] for r in ranked)[-needed]:
+                break
             trigram = max((dice(grams, g) for g in self._question_grams[d]), default=0.0)
             overlap = 0.0
             for terms, total in self._question_sets[d]:
                 shared = sum(query_weights[t] for t in query_terms & terms)
                 if shared > 0:
                     recall = shared / analysed.denominator
-                    precision = shared / total if total > 0 else 0.0
+                    precision = min(shared / total, 1.0) if total > 0 else 0.0
                     overlap = max(overlap, 2 * recall * precision / (recall + precision))
             rank_score = coverage + TRIGRAM_WEIGHT * trigram + OVERLAP_WEIGHT * overlap
             ranked.append((rank_score, d, coverage, trigram, overlap))
         ranked.sort(key=lambda item: (-item[0], item[1]))
-        novelty = len(analysed.unknown) / max(len(analysed.tokens), 1)
         out: list[Scored] = []
         for i, (rank_score, d, coverage, trigram, overlap) in enumerate(ranked[:k]):
             following = ranked[i + 1][0] if i + 1 < len(ranked) else 0.0
             margin = max(rank_score - following, 0.0) if i == 0 else 0.0
-            score = _sigmoid(
-                CONF_BIAS + CONF_COVERAGE * coverage + CONF_TRIGRAM * trigram + CONF_OVERLAP * overlap
-                + CONF_MARGIN * margin + CONF_NOVELTY * novelty
-            )
-            out.append(Scored(self.ids[d], score, scores[d], coverage, trigram, overlap, margin, novelty))
+            features = Features(coverage, trigram, overlap, margin, novelty, length)
+            out.append(Scored(self.ids[d], _sigmoid(features.logit()), scores[d], features))
         return out
 
     def search(self, query: str, k: int = 3) -> list[Match]:

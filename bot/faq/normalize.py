@@ -120,6 +120,7 @@ class AbbreviationTable:
 
     entries: Mapping[tuple[str, ...], tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]
     longest: int
+    starts: frozenset[str] = frozenset()  # folded first syllables of the keys
 
 
 def compile_abbreviations(abbreviations: Mapping[str, str]) -> AbbreviationTable:
@@ -137,7 +138,9 @@ def compile_abbreviations(abbreviations: Mapping[str, str]) -> AbbreviationTable
         # A key typed exactly as written is tried before keys that only match without diacritics.
         variants.sort(key=lambda item: not has_marks("".join(item[0])))
         longest = max(longest, len(key_tokens))
-    return AbbreviationTable(entries={k: tuple(v) for k, v in entries.items()}, longest=longest)
+    return AbbreviationTable(
+        entries={k: tuple(v) for k, v in entries.items()}, longest=longest, starts=frozenset(k[0] for k in entries)
+    )
 
 
 def _typed_matches(typed: Sequence[str], key: Sequence[str]) -> bool:
@@ -160,8 +163,9 @@ def expand_abbreviations(
     out: list[str] = []
     i = 0
     n = len(tokens)
+    starts = table.starts
     while i < n:
-        expansion = _match_at(tokens, i, table)
+        expansion = _match_at(tokens, i, table) if fold_token(tokens[i]) in starts else None
         if expansion is None:
             out.append(tokens[i])
             i += 1

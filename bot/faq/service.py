@@ -50,11 +50,10 @@ class FaqService:
     def __init__(self, content: Content, index: FaqIndex | None = None) -> None:
         self.content = content
         self.index = index or FaqIndex.build(content)
-        self._out_of_scope = tuple(
-            phrase
-            for phrase in {tuple(fold_token(t) for t in tokenize(w)) for w in content.out_of_scope}
-            if phrase
+        self._out_of_scope = frozenset(
+            phrase for phrase in (tuple(fold_token(t) for t in tokenize(w)) for w in content.out_of_scope) if phrase
         )
+        self._longest_phrase = max((len(p) for p in self._out_of_scope), default=0)
 
     # --- questions ----------------------------------------------------------------------------------
 
@@ -79,11 +78,12 @@ class FaqService:
     def out_of_scope_words(self, text: str) -> list[str]:
         """The out-of-scope phrases (folded) that occur in `text`, as whole syllables."""
         folded = [fold_token(t) for t in tokenize(text)]
-        found: list[str] = []
-        for phrase in self._out_of_scope:
-            size = len(phrase)
-            if any(tuple(folded[i : i + size]) == phrase for i in range(len(folded) - size + 1)):
-                found.append(" ".join(phrase))
+        found: set[str] = set()
+        for size in range(1, self._longest_phrase + 1):
+            for i in range(len(folded) - size + 1):
+                window = tuple(folded[i : i + size])
+                if window in self._out_of_scope:
+                    found.add(" ".join(window))
         return sorted(found)
 
     def _related(self, topic: str, results: list[Scored]) -> tuple[str, ...]:

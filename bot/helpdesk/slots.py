@@ -1,0 +1,180 @@
+"""Office time from the commune profile: working days, appointment slots, working hours, reminders.
+
+All times are local to the commune (content/commune.toml `timezone`, Asia/Ho_Chi_Minh); stored times are
+Unix seconds. Working days are the profile's office weekdays minus its listed holidays.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from bot.content import Commune
+from bot.i18n import DEFAULT_LANGUAGE, fmt_date, fmt_time
+
+SLOT_DAYS = 3                # working days offered to residents
+SLOT_HORIZON_DAYS = 45       # a slot key further ahead than this is refused
+REMINDER_TIME = time(19, 0)  # the evening before an appointment
+APPOINTMENT_HORIZON_DAYS = 90
+_KEY = re.compile(r"^(\d{8})-(\d{1,2})$")
+_STAMP = re.compile(r"^\d{12}$")
+
+
+@dataclass(frozen=True)
+class Slot:
+    day: date
+    index: int
+    start: time
+    end: time
+
+    @property
+    def key(self) -> str:
+        return f"{self.day:%Y%m%d}-{self.index}"
+
+
+def local_now(commune: Commune, now: float) -> datetime:
+    return datetime.fromtimestamp(now, commune.tzinfo)
+
+
+def is_working_day(commune: Commune, day: date) -> bool:
+    return day.isoweekday() in commune.office_weekdays and day not in commune.holidays
+
+
+def working_days_after(commune: Commune, day: date, count: int) -> list[date]:
+    """The next `count` working days strictly after `day` (none when the profile has no weekdays)."""
+    out: list[date] = []
+    probe = day
+    for _ in range(400):
+        if len(out) >= count:
+            break
+        probe += timedelta(days=1)
+        if is_working_day(commune, probe):
+            out.append(probe)
+    return out
+
+
+def next_slots(commune: Commune, now: float, days: int = SLOT_DAYS) -> list[Slot]:
+    """The office slots of the next `days` working days, from tomorrow."""
+    today = local_now(commune, now).date()
+    return [Slot(day, i, start, end) for day in working_days_after(commune, today, days)
+            for i, (start, end) in enumerate(commune.office_slots)]
+
+
+def slot_from_key(commune: Commune, key: str, now: float) -> Slot | None:
+    """The slot a button stands for, if it is still a future working-day slot of the profile."""
+    match = _KEY.match(key)
+    if not match:
+        return None
+    try:
+        day = datetime.strptime(match.group(1), "%Y%m%d").date()
+    except ValueError:
+        return None
+    index = int(match.group(2))
+    today = local_now(commune, now).date()
+    if not (today < day <= today + timedelta(days=SLOT_HORIZON_DAYS)) or not is_working_day(commune, day):
+        return None
+    if index >= len(commune.office_slots):
+        return None
+    start, end = commune.office_slots[index]
+    return Slot(day, index, start, end)
+
+
+def slot_label(slot: Slot, lang: str = DEFAULT_LANGUAGE) -> str:
+    """'Thứ Ba, 02/12 — 7:30–11:30'."""
+    return f"{fmt_date(slot.day, lang)} — {fmt_time(slot.start)}–{fmt_time(slot.end)}"
+
+
+def working_seconds(commune: Commune, start: float, end: float) -> float:
+    """Office time (slots of working days) between two instants."""
+    if end <= start:
+        return 0.0
+    tz = commune.tzinfo
+    first, last = local_now(commune, start), local_now(commune, end)
+    total = 0.0
+    day = first.date()
+    while day <= last.date():
+        if is_working_day(commune, day):
+            for slot_start, slot_end in commune.office_slots:
+                a = max(datetime.combine(day, slot_start, tz), first)
+                b = min(datetime.combine(day, slot_end, tz), last)
+                if b > a:
+                    total += (b - a).total_seconds()
+        day += timedelta(days=1)
+    return total
+
+
+def reminder_at(commune: Commune, appointment: float) -> float:
+    """The evening before the appointment (19:00 local, the previous day)."""
+    day = local_now(commune, appointment).date() - timedelta(days=1)
+    return datetime.combine(day, REMINDER_TIME, commune.tzinfo).timestamp()
+
+
+def appointment_choices(commune: Commune, now: float, preferred: Slot | None,
+                        days: int = SLOT_DAYS) -> list[datetime]:
+    """Start times to offer an officer: the resident's preferred slot first, then the next slots."""
+    tz = commune.tzinfo
+    times = [datetime.combine(s.day, s.start, tz) for s in next_slots(commune, now, days)]
+    if preferred is not None:
+        wanted = datetime.combine(preferred.day, preferred.start, tz)
+        if wanted.timestamp() > now:
+            times = [wanted, *(t for t in times if t != wanted)]
+    return times
+
+
+def stamp(moment: datetime) -> str:
+    """A local time as 12 digits for button data: yyyymmddHHMM."""
+    return f"{moment:%Y%m%d%H%M}"
+
+
+def from_stamp(commune: Commune, text: str) -> datetime | None:
+    if not _STAMP.match(text):
+        return None
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M").replace(tzinfo=commune.tzinfo)
+    except ValueError:
+        return None
+
+
+_WHEN = re.compile(
+    r"^\s*(?:(?P<h1>\d{1,2})\s*(?:[:hg.]\s*(?P<m1>\d{2})?)\s*(?:ngày|ngay|,)?\s+)?"
+    r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})(?:\s*[/.-]\s*(?P<y>\d{2,4}))?"
+    r"(?:\s*(?:,|lúc|luc|at)?\s*(?P<h2>\d{1,2})\s*(?:[:hg.]\s*(?P<m2>\d{2})?)?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_when(commune: Commune, text: str, now: float) -> datetime | None:
+    """An appointment typed by an officer: '02/12 8:30', '2/12/2026 14h', '8h30 2/12'. The year defaults
+    to the next occurrence of that date. None when it cannot be read."""
+    match = _WHEN.match(text[:100])
+    if not match:
+        return None
+    hour = match.group("h1") or match.group("h2")
+    minute = match.group("m1") if match.group("h1") else match.group("m2")
+    if hour is None:
+        return None
+    current = local_now(commune, now)
+    year = int(match.group("y")) if match.group("y") else current.year
+    if year < 100:
+        year += 2000
+    try:
+        moment = datetime(year, int(match.group("mo")), int(match.group("d")), int(hour), int(minute or 0),
+                          tzinfo=commune.tzinfo)
+    except ValueError:
+        return None
+    if not match.group("y") and moment < current - timedelta(days=1):
+        try:
+            moment = moment.replace(year=year + 1)
+        except ValueError:
+            return None
+    return moment
+
+
+def appointment_problem(moment: datetime, now: float) -> str | None:
+    """'past' or 'far' when an appointment time cannot be used, else None."""
+    if moment.timestamp() <= now:
+        return "past"
+    if moment.timestamp() > now + APPOINTMENT_HORIZON_DAYS * 86400:
+        return "far"
+    return None

@@ -1,0 +1,473 @@
+"""End to end: residents file help requests through the sandbox; officers claim and work them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.app import App, stop_app
+from bot.sandbox import Sandbox, SandboxGroup, SandboxUser, SentMessage
+from handlers import officer
+from tests.conftest import OFFICERS_CHAT, StartBot
+
+pytestmark = pytest.mark.asyncio
+
+
+# --- acting as residents and officers ---------------------------------------------------------------
+
+
+def data_starting(message: SentMessage, prefix: str) -> str:
+    """The first button of `message` whose data starts with `prefix`."""
+    found = [d for d in message.callback_data if d.startswith(prefix)]
+    assert found, (prefix, message.callback_data, message.text)
+    return found[0]
+
+
+async def press(sandbox: Sandbox, user: SandboxUser, message: SentMessage, data: str) -> SentMessage:
+    """Press a button and return the bot's next message."""
+    cursor = sandbox.cursor(user)
+    await user.press(message, data)
+    return await cursor.next()
+
+
+async def say(sandbox: Sandbox, user: SandboxUser, text: str) -> SentMessage:
+    """Send a text and return the bot's next message."""
+    return (await exchange(sandbox, user, text, 1))[0]
+
+
+async def exchange(sandbox: Sandbox, user: SandboxUser, text: str, replies: int) -> list[SentMessage]:
+    """Send a text and wait for `replies` messages of the bot (a refusal is the reason, then the question)."""
+    cursor = sandbox.cursor(user)
+    await user.send(text)
+    return [await cursor.next() for _ in range(replies)]
+
+
+async def fill_form(sandbox: Sandbox, user: SandboxUser, *, name: str = "Nguyễn Văn An",
+                    phone: str | None = None, id_number: str | None = "019203012345",
+                    note: str | None = "Tôi không có điện thoại thông minh", topic: str = "level2",
+                    village: str = "thon-3") -> SentMessage:
+    """Go through the whole form up to the summary (returned). `phone=None` shares the own contact."""
+    consent = await say(sandbox, user, "/request")
+    assert "rq:consent:yes" in consent.callback_data, consent.text
+    topics = await press(sandbox, user, consent, "rq:consent:yes")
+    ask_name = await press(sandbox, user, topics, f"rq:topic:{topic}")
+    ask_phone = await say(sandbox, user, name)
+    assert "số điện thoại" in ask_phone.text, ask_phone.text
+    cursor = sandbox.cursor(user)
+    if phone is None:
+        await user.send_contact()
+    else:
+        await user.send(phone)
+    await cursor.next()  # "phone number saved"
+    villages = await cursor.next()
+    ask_id = await press(sandbox, user, villages, f"rq:village:{village}")
+    slots = await (say(sandbox, user, id_number) if id_number else press(sandbox, user, ask_id, "rq:id:skip"))
+    ask_note = await press(sandbox, user, slots, data_starting(slots, "rq:slot:"))
+    summary = await (say(sandbox, user, note) if note else press(sandbox, user, ask_note, "rq:note:skip"))
+    assert "rq:summary:confirm" in summary.callback_data, summary.text
+    return summary
+
+
+async def file_request(sandbox: Sandbox, user: SandboxUser, **answers: str | None) -> SentMessage:
+    """Fill the form and confirm it; returns the confirmation."""
+    summary = await fill_form(sandbox, user, **answers)  # type: ignore[arg-type]
+    confirmation = await press(sandbox, user, summary, "rq:summary:confirm")
+    assert "HT-" in confirmation.text, confirmation.text
+    return confirmation
+
+
+async def settled(bot: App) -> None:
+    """Wait until the background poster has recorded what it posted to the officers' group."""
+    board = bot.bot_data.svc.helpdesk.board
+    for _ in range(500):
+        if not board.lock.locked() and not board.pending:
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("the group poster did not finish")
+
+
+async def officers(sandbox: Sandbox, bot: App, *ids: int) -> tuple[SandboxGroup, list[SandboxUser]]:
+    """Officers (staff role officer) with private chats, and the officers' group with them in it."""
+    users = [sandbox.user(uid, f"Cán bộ {uid}") for uid in ids]
+    for u in users:
+        await bot.bot_data.svc.staff.add(u.id, "officer", "test", u.first_name)
+    group = sandbox.group(OFFICERS_CHAT, "Tổ hỗ trợ VNeID", members=users)
+    return group, users
+
+
+# --- tests ---------------------------------------------------------------------------------------------
+
+
+async def test_resident_files_a_request_and_officers_get_a_masked_notice(
+        sandbox: Sandbox, bot: App, caplog: pytest.LogCaptureFixture) -> None:
+    group, _ = await officers(sandbox, bot, 9001)
+    lan = sandbox.user(2001, "Lan")
+    notices = group.cursor()
+    with caplog.at_level(logging.INFO):  # the level the bot logs at (bot.logs.setup_logging)
+        summary = await fill_form(sandbox, lan, phone="0981 234 567", id_number="019203012345",
+                                  note="<b>nhà xa</b> & <script>")
+        assert "Nguyễn Văn An" in summary.text and "0981234567" in summary.text
+        assert "<b>nhà xa</b> & <script>" in summary.text  # shown as text, not markup
+        confirmation = await press(sandbox, lan, summary, "rq:summary:confirm")
+        notice = await notices.next()
+    assert "HT-0001" in confirmation.text and "thẻ căn cước" in confirmation.text
+    assert "SIM đứng tên bạn" in confirmation.text
+    assert "HT-0001" in notice.text
+    assert "09•••••567" in notice.text and "019•••••••45" in notice.text
+    assert "0981234567" not in notice.text and "019203012345" not in notice.text
+    assert "Nguyễn Văn An" not in notice.text
+    assert notice.callback_data == ["hq:claim:1"]
+    assert "HT-0001" in caplog.text and "09•••••567" in caplog.text
+    assert "0981234567" not in caplog.text and "019203012345" not in caplog.text
+    row = await bot.bot_data.svc.db.fetchone("SELECT * FROM help_requests")
+    assert row is not None
+    assert (row["phone"], row["id_number"], row["village"], row["topic"]) == (
+        "0981234567", "019203012345", "thon-3", "level2")
+    assert row["note"] == "<b>nhà xa</b> & <script>"
+    assert await bot.bot_data.svc.db.fetchval("SELECT COUNT(*) FROM help_drafts") == 0
+
+
+async def test_two_residents_file_in_parallel(sandbox: Sandbox, bot: App) -> None:
+    group, _ = await officers(sandbox, bot, 9001)
+    a, b = sandbox.user(2011, "An"), sandbox.user(2012, "Bình")
+    first, second = await asyncio.gather(file_request(sandbox, a, name="Trần Thị An"),
+                                         file_request(sandbox, b, name="Lê Văn Bình", id_number=None))
+    codes = {first.text.split("<b>")[0], second.text}
+    assert codes
+    rows = await bot.bot_data.svc.db.fetchall("SELECT user_id, full_name, id_number FROM help_requests ORDER BY id")
+    assert sorted((r["user_id"], r["full_name"], r["id_number"]) for r in rows) == [
+        (2011, "Trần Thị An", "019203012345"), (2012, "Lê Văn Bình", None)]
+    listed = set()
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(listed) < 2 and asyncio.get_running_loop().time() < deadline:
+        listed = {d for m in group.messages() for d in m.callback_data}
+        await asyncio.sleep(0.05)
+    assert listed == {"hq:claim:1", "hq:claim:2"}
+
+
+async def test_two_officers_race_for_one_claim_exactly_one_wins(sandbox: Sandbox, bot: App) -> None:
+    group, (minh, hoa) = await officers(sandbox, bot, 9001, 9002)
+    await say(sandbox, minh, "/start")
+    await say(sandbox, hoa, "/start")
+    resident = sandbox.user(2021, "Cúc")
+    notices = group.cursor()
+    await file_request(sandbox, resident)
+    notice = await notices.next()
+    resident_cursor = sandbox.cursor(resident)
+    # Minh presses in the group while Hoa opens the request from her own /queue and presses there.
+    queue = await say(sandbox, hoa, "/queue")
+    detail = await press(sandbox, hoa, queue, "hq:view:1")
+    assert "hq:claim:1" in detail.callback_data
+    q1 = await minh.press(notice, "hq:claim:1")
+    q2 = await hoa.press(detail, "hq:claim:1")
+    a1, a2 = await sandbox.wait_for_answer(q1), await sandbox.wait_for_answer(q2)
+    winners = [a for a in (a1, a2) if "Bạn đã nhận" in (a.text or "")]
+    losers = [a for a in (a1, a2) if "đã nhận HT-0001 rồi" in (a.text or "")]
+    assert len(winners) == 1 and len(losers) == 1, (a1.text, a2.text)
+    row = await bot.bot_data.svc.db.fetchone("SELECT status, officer_id FROM help_requests WHERE id = 1")
+    assert row is not None and row["status"] == "claimed" and row["officer_id"] in (minh.id, hoa.id)
+    claims = await bot.bot_data.svc.db.fetchval("SELECT COUNT(*) FROM help_events WHERE kind = 'claimed'")
+    assert claims == 1
+    edited = await notices.next_edit(notice.message_id)
+    winner_name = "Cán bộ 9001" if row["officer_id"] == minh.id else "Cán bộ 9002"
+    assert f"{winner_name} đã nhận" in edited.text and edited.callback_data == []
+    told = await resident_cursor.next()
+    assert "đã nhận yêu cầu" in told.text and "HT-0001" in told.text
+
+
+async def test_appointment_note_message_done_reach_the_resident(sandbox: Sandbox, bot: App) -> None:
+    group, (minh,) = await officers(sandbox, bot, 9001)
+    await say(sandbox, minh, "/start")
+    resident = sandbox.user(2031, "Dung")
+    notices = group.cursor()
+    await file_request(sandbox, resident)
+    notice = await notices.next()
+    told = sandbox.cursor(resident)
+    private = sandbox.cursor(minh)
+    await minh.press(notice, "hq:claim:1")
+    detail = await private.next()
+    assert "Nguyễn Văn An" in detail.text and "019203012345" in detail.text  # full detail, privately
+    assert "Thái Nguyên" in detail.text  # province code 019 decoded
+    assert "đã nhận yêu cầu" in (await told.next()).text
+    # Appointment: the first offered time.
+    ask_time = await press(sandbox, minh, detail, "hq:appt:1")
+    private = sandbox.cursor(minh)
+    await minh.press(ask_time, data_starting(ask_time, "hs:1:"))
+    appointment = await told.next()
+    assert "Lịch hẹn" in appointment.text and "HT-0001" in appointment.text and "lúc" in appointment.text
+    assert "Đã báo cho người dân" in (await private.next()).text
+    detail = await private.next()
+    row = await bot.bot_data.svc.db.fetchone("SELECT status, appointment_at, remind_at FROM help_requests")
+    assert row is not None and row["status"] == "scheduled" and row["remind_at"] < row["appointment_at"]
+    # An internal note: the resident is not told.
+    await press(sandbox, minh, detail, "hq:note:1")
+    saved = await exchange(sandbox, minh, "Đã gọi, hẹn mang sổ hộ khẩu cũ", 2)
+    assert saved[0].text == "✅ Đã lưu." and "Đã gọi, hẹn mang sổ hộ khẩu cũ" in saved[1].text
+    # A message to the resident: told, HTML escaped.
+    await press(sandbox, minh, detail, "hq:msg:1")
+    await exchange(sandbox, minh, "Nhớ mang <thẻ> & điện thoại", 2)
+    message = await told.next()
+    assert "Cán bộ xã nhắn" in message.text and "Nhớ mang <thẻ> & điện thoại" in message.text
+    # Done with an outcome.
+    outcomes = await press(sandbox, minh, detail, "hq:done:1")
+    await minh.press(outcomes, "hz:1:level2")
+    done = await told.next()
+    assert "đã xong" in done.text and "đã cấp định danh mức 2" in done.text
+    assert told.new_messages() == []  # the note never reached the resident
+    events = [e.kind for e in await bot.bot_data.svc.helpdesk.store.events(1)]
+    assert events == ["created", "claimed", "scheduled", "note", "message", "done"]
+    status = await say(sandbox, resident, "/status")
+    assert "HT-0001" in status.text and "đã xong: đã cấp định danh mức 2" in status.text
+
+
+async def test_restart_mid_form_continues_where_the_resident_was(
+        sandbox: Sandbox, start_bot: StartBot) -> None:
+    app = await start_bot()
+    await sandbox.wait_until_polling()
+    resident = sandbox.user(2041, "Em")
+    consent = await say(sandbox, resident, "/request")
+    topics = await press(sandbox, resident, consent, "rq:consent:yes")
+    ask_name = await press(sandbox, resident, topics, "rq:topic:activate")
+    assert "họ và tên" in ask_name.text
+    ask_phone = await say(sandbox, resident, "phạm thị em")
+    assert "số điện thoại" in ask_phone.text
+    await stop_app(app)  # the bot goes down mid-form
+    await start_bot()  # a new application on the same data folder
+    await sandbox.wait_until_polling()
+    cursor = sandbox.cursor(resident)
+    await resident.send("0987654321")
+    saved = await cursor.next()
+    villages = await cursor.next()
+    assert "0987654321" in saved.text and "thôn" in villages.text.lower()
+    ask_id = await press(sandbox, resident, villages, "rq:village:thon-1")
+    slots = await press(sandbox, resident, ask_id, "rq:id:skip")
+    ask_note = await press(sandbox, resident, slots, data_starting(slots, "rq:slot:"))
+    summary = await press(sandbox, resident, ask_note, "rq:note:skip")
+    assert "Phạm Thị Em" in summary.text and "Kích hoạt tài khoản VNeID" in summary.text
+    confirmation = await press(sandbox, resident, summary, "rq:summary:confirm")
+    assert "HT-0001" in confirmation.text
+
+
+async def test_mydata_shows_everything_and_erases_it(sandbox: Sandbox, bot: App) -> None:
+    group, (minh,) = await officers(sandbox, bot, 9001)
+    resident = sandbox.user(2051, "Giang")
+    await say(sandbox, resident, "/start")
+    await say(sandbox, resident, "quên mật khẩu vneid 0912345678")
+    notices = group.cursor()
+    await file_request(sandbox, resident, phone="0977111222", id_number="001195012345")
+    notice = await notices.next()
+    mine = await say(sandbox, resident, "/mydata")
+    for expected in ("Nguyễn Văn An", "0977111222", "001195012345", "HT-0001", "09•••••678"):
+        assert expected in mine.text, expected
+    confirm = await press(sandbox, resident, mine, "md:erase")
+    done = await press(sandbox, resident, confirm, "md:erase-yes")
+    assert "Đã xóa dữ liệu" in done.text
+    db = bot.bot_data.svc.db
+    row = await db.fetchone("SELECT * FROM help_requests WHERE id = 1")
+    assert row is not None and row["status"] == "cancelled"
+    assert (row["user_id"], row["full_name"], row["phone"], row["id_number"], row["note"]) == (None, "", "", None, None)
+    assert await db.fetchval("SELECT COUNT(*) FROM residents WHERE user_id = ?", (resident.id,)) == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM questions WHERE user_id = ?", (resident.id,)) == 0
+    edited = await notices.next_edit(notice.message_id)
+    assert "đã hủy" in edited.text and edited.callback_data == []
+    audit = await db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'resident.erase'")
+    assert audit == 1
+    again = await say(sandbox, resident, "/mydata")
+    assert "Bot không lưu gì về bạn" in again.text or "Nguyễn Văn An" not in again.text
+
+
+@pytest.mark.parametrize(("step_input", "reason"), [
+    ("0123", "10 chữ số"),
+    ("0212345678", "không phải số di động"),
+    ("số tôi là không", "chỉ gồm chữ số"),
+])
+async def test_bad_phone_is_asked_again_with_the_reason(sandbox: Sandbox, bot: App, step_input: str,
+                                                         reason: str) -> None:
+    resident = sandbox.user(2061, "Hải")
+    consent = await say(sandbox, resident, "/request")
+    topics = await press(sandbox, resident, consent, "rq:consent:yes")
+    await press(sandbox, resident, topics, "rq:topic:phone")
+    await say(sandbox, resident, "Hoàng Văn Hải")
+    why, again = await exchange(sandbox, resident, step_input, 2)
+    assert reason in why.text, why.text
+    assert "số điện thoại" in again.text
+    draft = await bot.bot_data.svc.helpdesk.store.draft(resident.id)
+    assert draft is not None and draft.step == "phone" and "phone" not in draft.data
+
+
+async def test_someone_elses_contact_is_refused(sandbox: Sandbox, bot: App) -> None:
+    resident = sandbox.user(2062, "Khoa")
+    neighbour = sandbox.user(2063, "Loan")
+    consent = await say(sandbox, resident, "/request")
+    topics = await press(sandbox, resident, consent, "rq:consent:yes")
+    await press(sandbox, resident, topics, "rq:topic:phone")
+    await say(sandbox, resident, "Đỗ Khoa")
+    cursor = sandbox.cursor(resident)
+    await resident.send_contact("+84912000111", user_id=neighbour.id)
+    why, again = await cursor.next(), await cursor.next()
+    assert "số của người khác" in why.text and "số điện thoại" in again.text
+    await resident.send_contact("+84 912 000 222")
+    saved = await cursor.next()
+    assert "0912000222" in saved.text
+
+
+@pytest.mark.parametrize(("id_number", "reason"), [
+    ("12345", "có 12 chữ số"),
+    ("003203012345", "không phải mã tỉnh"),
+    ("001503012345", "Số thứ 4"),
+    ("001299012345", "chưa tới"),
+])
+async def test_bad_id_number_is_asked_again_with_the_reason(sandbox: Sandbox, bot: App, id_number: str,
+                                                            reason: str) -> None:
+    resident = sandbox.user(2071, "Minh")
+    consent = await say(sandbox, resident, "/request")
+    topics = await press(sandbox, resident, consent, "rq:consent:yes")
+    await press(sandbox, resident, topics, "rq:topic:level2")
+    await say(sandbox, resident, "Vũ Minh")
+    cursor = sandbox.cursor(resident)
+    await resident.send_contact()
+    await cursor.next()
+    villages = await cursor.next()
+    await press(sandbox, resident, villages, "rq:village:thon-2")
+    why, again = await exchange(sandbox, resident, id_number, 2)
+    assert reason in why.text, why.text
+    assert "rq:id:skip" in again.callback_data
+    draft = await bot.bot_data.svc.helpdesk.store.draft(resident.id)
+    assert draft is not None and draft.step == "id"
+
+
+async def test_a_5000_character_name_and_html_are_refused_calmly(sandbox: Sandbox, bot: App) -> None:
+    resident = sandbox.user(2081, "Nga")
+    consent = await say(sandbox, resident, "/request")
+    topics = await press(sandbox, resident, consent, "rq:consent:yes")
+    await press(sandbox, resident, topics, "rq:topic:other")
+    for text, reason in (("a" * 5000, "dài quá (5000 ký tự)"), ("<b>Nga</b>", "chỉ gồm chữ cái"),
+                         ("🙂🙂🙂", "chỉ gồm chữ cái"), ("Nga 1975", "không có chữ số"), ("   ", "gõ họ và tên")):
+        why, again = await exchange(sandbox, resident, text, 2)
+        assert reason in why.text, (text, why.text)
+        assert "họ và tên" in again.text
+    ask_phone = await say(sandbox, resident, "  bùi   thị   nga ")
+    assert "số điện thoại" in ask_phone.text
+    draft = await bot.bot_data.svc.helpdesk.store.draft(resident.id)
+    assert draft is not None and draft.data["name"] == "Bùi Thị Nga"
+
+
+async def test_cancel_anywhere_and_declining_consent_keep_nothing(sandbox: Sandbox, bot: App) -> None:
+    resident = sandbox.user(2091, "Oanh")
+    consent = await say(sandbox, resident, "/request")
+    declined = await press(sandbox, resident, consent, "rq:consent:no")
+    assert "không ghi lại gì" in declined.text
+    store = bot.bot_data.svc.helpdesk.store
+    assert await store.draft(resident.id) is None
+    consent = await say(sandbox, resident, "/request")
+    topics = await press(sandbox, resident, consent, "rq:consent:yes")
+    await press(sandbox, resident, topics, "rq:topic:dvc")
+    cancelled = await say(sandbox, resident, "/cancel")
+    assert "Đã hủy phiếu" in cancelled.text
+    assert await store.draft(resident.id) is None
+    nothing = await say(sandbox, resident, "/cancel")
+    assert "Không có gì để hủy" in nothing.text or nothing.text
+
+
+async def test_a_forged_officer_button_is_refused_and_audited(sandbox: Sandbox, bot: App) -> None:
+    await officers(sandbox, bot, 9001)
+    resident = sandbox.user(2101, "Phúc")
+    await file_request(sandbox, resident)
+    intruder = sandbox.user(2102, "Quân")
+    start = await say(sandbox, intruder, "/start")
+    for data in ("hq:claim:1", "hq:view:1", "hz:1:level2", "hq:cancel-yes:1"):
+        query = await intruder.press(start, data, forge=True)
+        answer = await sandbox.wait_for_answer(query)
+        assert "Chỉ cán bộ xã" in (answer.text or "")
+    queue = await say(sandbox, intruder, "/queue")
+    assert "Chỉ cán bộ xã" in queue.text
+    db = bot.bot_data.svc.db
+    refused = await db.fetchall("SELECT actor, target, detail FROM audit_log WHERE action = 'access.refused'")
+    assert len(refused) == 5 and all(r["actor"] == f"tg:{intruder.id}" for r in refused)
+    assert {r["detail"] for r in refused} >= {"hq:claim:1", "hz:1:level2", "/queue"}
+    row = await db.fetchone("SELECT status, officer_id FROM help_requests WHERE id = 1")
+    assert row is not None and (row["status"], row["officer_id"]) == ("new", None)
+
+
+async def test_queue_lists_masked_and_detail_views_are_audited(sandbox: Sandbox, bot: App) -> None:
+    _, (minh,) = await officers(sandbox, bot, 9001)
+    for uid, name in ((2111, "Sơn"), (2112, "Tâm")):
+        await file_request(sandbox, sandbox.user(uid, name), name=f"Nguyễn {name}")
+    queue = await say(sandbox, minh, "/queue")
+    assert queue.text.index("HT-0001") < queue.text.index("HT-0002")
+    assert "09•" in queue.text and "Nguyễn Sơn" not in queue.text
+    detail = await press(sandbox, minh, queue, "hq:view:2")
+    assert "Nguyễn Tâm" in detail.text
+    views = await bot.bot_data.svc.db.fetchall(
+        "SELECT actor, target FROM audit_log WHERE action = 'request.view'")
+    assert [(v["actor"], v["target"]) for v in views] == [(f"tg:{minh.id}", "request:2")]
+
+
+async def test_unclaimed_requests_are_posted_again_and_reminders_sent(sandbox: Sandbox, bot: App) -> None:
+    group, (minh,) = await officers(sandbox, bot, 9001)
+    helpdesk = bot.bot_data.svc.helpdesk
+    resident = sandbox.user(2121, "Uyên")
+    notices = group.cursor()
+    await file_request(sandbox, resident)
+    await notices.next()
+    await settled(bot)
+    # Two working days later nobody has taken it: it is posted again.
+    now = helpdesk.clock() + 3 * 86400
+    await officer.run_sweep(bot, now=now)
+    again = await notices.next()
+    assert "Vẫn chưa có cán bộ nhận" in again.text and "hq:claim:1" in again.callback_data
+    await officer.run_sweep(bot, now=now + 60)
+    assert notices.new_messages() == []  # not posted again a minute later
+    # Claimed and booked for a working day ahead: a reminder the evening before, once.
+    await minh.press(again, "hq:claim:1")
+    await notices.next_edit(again.message_id)
+    request = await helpdesk.store.get(1)
+    assert request is not None
+    slot = helpdesk.appointment_choices(request)[-1]
+    change = await helpdesk.schedule(1, minh.id, slot)
+    assert change.request is not None and change.request.remind_at is not None
+    told = sandbox.cursor(resident)
+    await officer.run_sweep(bot, now=change.request.remind_at - 60)
+    assert told.new_messages() == []
+    await officer.run_sweep(bot, now=change.request.remind_at + 60)
+    reminder = await told.next()
+    assert "Nhắc lịch" in reminder.text and "HT-0001" in reminder.text
+    await officer.run_sweep(bot, now=change.request.remind_at + 120)
+    assert told.new_messages() == []
+
+
+async def test_idle_form_is_dropped_after_a_day(sandbox: Sandbox, bot: App) -> None:
+    resident = sandbox.user(2131, "Vân")
+    consent = await say(sandbox, resident, "/request")
+    await press(sandbox, resident, consent, "rq:consent:yes")
+    helpdesk = bot.bot_data.svc.helpdesk
+    told = sandbox.cursor(resident)
+    await officer.run_sweep(bot, now=helpdesk.clock() + 25 * 3600)
+    dropped = await told.next()
+    assert "24 giờ" in dropped.text
+    assert await helpdesk.store.draft(resident.id) is None
+
+
+async def test_at_most_three_open_requests(sandbox: Sandbox, bot: App) -> None:
+    resident = sandbox.user(2141, "Xuân")
+    for _ in range(3):
+        await file_request(sandbox, resident)
+    refused = await say(sandbox, resident, "/request")
+    assert "3 yêu cầu chưa xong" in refused.text
+    status = await say(sandbox, resident, "/status")
+    assert status.callback_data == ["rs:cancel:3", "rs:cancel:2", "rs:cancel:1"]
+    confirm = await press(sandbox, resident, status, "rs:cancel:2")
+    cancelled = await press(sandbox, resident, confirm, "rs:cancel-yes:2")
+    assert "Đã hủy yêu cầu <b>HT-0002</b>" in (cancelled.html or cancelled.text) or "HT-0002" in cancelled.text
+    consent = await say(sandbox, resident, "/request")
+    assert "rq:consent:yes" in consent.callback_data
+
+
+async def test_group_notice_goes_to_the_officers_chat_only(sandbox: Sandbox, bot: App) -> None:
+    group, _ = await officers(sandbox, bot, 9001)
+    resident = sandbox.user(2151, "Yến")
+    await file_request(sandbox, resident)
+    notice = await group.cursor().next() if not group.messages() else group.messages()[0]
+    assert notice.chat_id == OFFICERS_CHAT
