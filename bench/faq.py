@@ -22,6 +22,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,9 +74,7 @@ def baseline(content: Content) -> Callable[[str], tuple[str | None, float]]:
     return ask
 
 
-def accuracy(
-    rows: Sequence[tuple[str, str]], ask: Callable[[str], str | None]
-) -> tuple[float, float, int, int]:
+def accuracy(rows: Sequence[tuple[str, str]], ask: Callable[[str], str | None]) -> tuple[float, float, int, int]:
     """(in-scope top-1, out-of-scope rejected, n in scope, n out of scope)."""
     hit = rejected = n_in = n_out = 0
     for question, topic in rows:
@@ -114,7 +113,7 @@ def synthetic(content: Content, size: int, seed: int = 6) -> Content:
         for line in lines:
             words = line.split()
             starts.setdefault(name, []).append(words[0])
-            for a, b in zip(words, words[1:], strict=False):
+            for a, b in pairwise(words):
                 chain.setdefault(a, []).append(b)
         chains[name] = chain
 
@@ -163,57 +162,86 @@ def percentile(values: Sequence[float], p: float) -> float:
 # --- calibration --------------------------------------------------------------------------------------
 
 
-FEATURES = ("coverage", "trigram", "overlap", "margin", "novelty", "length")
-
-
-def fit_logistic(xs: Sequence[Sequence[float]], ys: Sequence[int], l2: float = 1e-3) -> tuple[list[float], float]:
-    """Logistic regression by gradient descent on standardised features; weights for the raw features."""
+def fit_logistic(
+    xs: Sequence[Sequence[float]], ys: Sequence[int], balance: bool = False, l2: float = 1e-3
+) -> tuple[float, ...]:
+    """Logistic regression by gradient descent on standardised features (the first column is the constant
+    1). Returns weights for the raw features, bias first. `balance` weighs both classes equally."""
     dims = len(xs[0])
-    means = [statistics.fmean(x[j] for x in xs) for j in range(dims)]
-    spreads = [statistics.pstdev([x[j] for x in xs]) or 1.0 for j in range(dims)]
+    means = [0.0] + [statistics.fmean(x[j] for x in xs) for j in range(1, dims)]
+    spreads = [1.0] + [statistics.pstdev([x[j] for x in xs]) or 1.0 for j in range(1, dims)]
     zs = [[(x[j] - means[j]) / spreads[j] for j in range(dims)] for x in xs]
-    weights = [0.0] * dims
-    bias = 0.0
-    for _ in range(4000):
+    positives = sum(ys)
+    weight_of = {1: 1.0, 0: 1.0}
+    if balance and 0 < positives < len(ys):
+        weight_of = {1: len(ys) / (2 * positives), 0: len(ys) / (2 * (len(ys) - positives))}
+    w = [0.0] * dims
+    for _ in range(3000):
         grad = [0.0] * dims
-        grad_b = 0.0
         for z, y in zip(zs, ys, strict=True):
-            p = 1 / (1 + math.exp(-max(min(bias + sum(w * v for w, v in zip(weights, z, strict=True)), 50), -50)))
+            p = 1 / (1 + math.exp(-max(min(sum(a * b for a, b in zip(w, z, strict=True)), 50), -50)))
+            g = (p - y) * weight_of[y]
             for j in range(dims):
-                grad[j] += (p - y) * z[j]
-            grad_b += p - y
-        weights = [w - 0.5 * (g / len(zs) + l2 * w) for w, g in zip(weights, grad, strict=True)]
-        bias -= 0.5 * grad_b / len(zs)
-    raw = [w / s for w, s in zip(weights, spreads, strict=True)]
-    return raw, bias - sum(w * m for w, m in zip(raw, means, strict=True))
+                grad[j] += g * z[j]
+        w = [
+            wj - 0.5 * (gj / len(zs) + (l2 * wj if j else 0.0)) for j, (wj, gj) in enumerate(zip(w, grad, strict=True))
+        ]
+    raw = [w[j] / spreads[j] for j in range(dims)]
+    raw[0] = w[0] - sum(raw[j] * means[j] for j in range(1, dims))
+    return tuple(raw)
+
+
+def _asker(service: FaqService) -> Callable[[str], str | None]:
+    return lambda question: service.ask(question).topic
+
+
+def held_out(content: Content, folds: int = 3) -> list[tuple[Content, list[tuple[str, str]]]]:
+    """Self-supervised test sets: each fold removes every `folds`-th question from every FAQ and asks it."""
+    out: list[tuple[Content, list[tuple[str, str]]]] = []
+    for k in range(folds):
+        faqs = {}
+        rows: list[tuple[str, str]] = []
+        for fid, faq in content.faqs.items():
+            faqs[fid] = replace(faq, questions=tuple(q for i, q in enumerate(faq.questions) if i % folds != k))
+            rows += [(q, fid) for i, q in enumerate(faq.questions) if i % folds == k]
+        out.append((replace(content, faqs=faqs), rows))
+    return out
 
 
 def calibrate(content: Content, rows: Sequence[tuple[str, str]]) -> None:
-    """Fit the confidence on the paraphrases: target 1 when the top FAQ is right, 0 when wrong or out of
-    scope. Then sweep the answer threshold of the service."""
-    index = FaqIndex.build(content)
-    xs: list[list[float]] = []
-    ys: list[int] = []
-    for question, topic in rows:
-        found = index.search_detail(question, 3)
-        if found:
-            xs.append([float(getattr(found[0].features, name)) for name in FEATURES])
-            ys.append(int(found[0].faq_id == topic))
-    weights, bias = fit_logistic(xs, ys)
-    print(f"fitted on {len(xs)} paraphrases:")
-    print(f"CONF_BIAS = {bias:.2f}")
-    for name, weight in zip(FEATURES, weights, strict=True):
-        print(f"CONF_{name.upper()} = {weight:.2f}")
-        setattr(index_module, f"CONF_{name.upper()}", weight)
-    index_module.CONF_BIAS = bias
-    service = FaqService(content, FaqIndex.build(content))
+    """Fit SCOPE_WEIGHTS and RIGHT_WEIGHTS (bot/faq/index.py) on the paraphrases and on held-out FAQ
+    questions, then sweep the service's answer threshold."""
+    sets = [(content, list(rows)), *held_out(content)]
+    scope_x: list[tuple[float, ...]] = []
+    scope_y: list[int] = []
+    right_x: list[tuple[float, ...]] = []
+    right_y: list[int] = []
+    for data, questions in sets:
+        index = FaqIndex.build(data)
+        for question, topic in questions:
+            found = index.search_detail(question, 3)
+            if not found:
+                continue
+            x = found[0].features.vector()
+            scope_x.append(x)
+            scope_y.append(int(topic != OUT_OF_SCOPE))
+            if topic != OUT_OF_SCOPE:
+                right_x.append(x)
+                right_y.append(int(found[0].faq_id == topic))
+    index_module.SCOPE_WEIGHTS = fit_logistic(scope_x, scope_y, balance=True)
+    index_module.RIGHT_WEIGHTS = fit_logistic(right_x, right_y)
+    print(f"fitted on {len(scope_x)} questions (paraphrases + held-out FAQ questions):")
+    for name in ("SCOPE_WEIGHTS", "RIGHT_WEIGHTS"):
+        print(f"{name} = ({', '.join(f'{v:.2f}' for v in getattr(index_module, name))})")
     from bot.faq import service as service_module
 
-    print("answer threshold: in-scope top-1 / out-of-scope rejected")
-    for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+    services = [(FaqService(data), questions) for data, questions in sets]
+    print("answer threshold: paraphrases in-scope top-1 / out-of-scope rejected; held-out FAQ questions top-1")
+    for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
         service_module.ANSWER_THRESHOLD = threshold
-        top1, rejected, _, _ = accuracy(rows, lambda q: service.ask(q).topic)
-        print(f"  {threshold:.2f}: {top1:.1%} / {rejected:.1%}")
+        top1, rejected, _, _ = accuracy(services[0][1], lambda q: services[0][0].ask(q).topic)
+        held = [accuracy(qs, _asker(svc))[0] for svc, qs in services[1:]]
+        print(f"  {threshold:.2f}: {top1:.1%} / {rejected:.1%}; {statistics.fmean(held):.1%}")
 
 
 # --- main ---------------------------------------------------------------------------------------------
@@ -252,8 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts = f"{n_in}/{n_out}"
         print(f"{name:<13}{counts:>10}  {top1:>12.1%} {rejected:>9.1%}   {b_top1:>14.1%} {b_rejected:>9.1%}")
     print(
-        f"(baseline: bag-of-words cosine over the whole FAQ, diacritics kept, declines below "
-        f"{BASELINE_REJECT_BELOW})"
+        f"(baseline: bag-of-words cosine over the whole FAQ, diacritics kept, declines below {BASELINE_REJECT_BELOW})"
     )
 
     questions = [q for _, rows in sets for q, _ in rows]

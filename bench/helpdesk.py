@@ -100,12 +100,12 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def wait_posted(app: App, total: int, timeout: float) -> tuple[int, float]:
+async def wait_posted(app: App, total: int, limit: float) -> tuple[int, float]:
     """Wait until every request was posted to the officers' group; (posted, seconds)."""
     db = app.bot_data.svc.db
     started = time.perf_counter()
     posted = 0
-    while time.perf_counter() - started < timeout:
+    while time.perf_counter() - started < limit:
         posted = int(await db.fetchval("SELECT COUNT(*) FROM help_requests WHERE posted_at IS NOT NULL") or 0)
         if posted >= total:
             break

@@ -96,12 +96,13 @@ async def on_form_button(update: Update, context: Ctx) -> None:
     query = update.callback_query
     if query is None or update.effective_user is None:
         return
-    _ = tr(update, context)
     data = cb.parse(query.data)
-    if data is None or not await in_private(update, context):
-        if data is None:
-            await query.answer(_("This button is out of date."))
+    if data is None:
+        await query.answer(tr(update, context)("This button is out of date."))
         return
+    if not await in_private(update, context):
+        return
+    _ = tr(update, context)
     reply = await answer_form(update, context, Pick(*data.args))
     await query.answer(plain(reply.toast, _) if reply.toast else None)
     await after(update, context, reply)

@@ -21,7 +21,7 @@ from telegram.ext import Application
 
 from bot.app import BotData, Ctx, Services
 from bot.helpdesk.messages import render, render_arg
-from bot.helpdesk.model import OUTCOMES, STATUS_LABELS, TOPICS, ref_code
+from bot.helpdesk.model import EVENT_LABELS, OFFICER_STATUS_LABELS, OUTCOMES, STATUS_LABELS, TOPICS, ref_code
 from bot.helpdesk.provinces import MERGED_INTO, PROVINCES
 from bot.helpdesk.service import Change, Notice
 from bot.helpdesk.slots import from_stamp, stamp
@@ -273,7 +273,7 @@ async def show_queue(update: Update, context: Ctx) -> None:
         return
     lines = [_("<b>Open requests</b> (oldest first): {count}").format(count=len(requests))]
     for r in requests[:QUEUE_LIMIT]:
-        state = _(STATUS_LABELS[r.status])
+        state = _(OFFICER_STATUS_LABELS[r.status])
         if r.status == "scheduled" and r.appointment_at:
             state = fmt_datetime(local(r.appointment_at))
         taken = f" · {html.escape(r.officer_name)}" if r.officer_name and r.status != "new" else ""
@@ -296,9 +296,9 @@ def detail_html(context: Ctx, request: HelpRequest, events: list[HelpEvent], _: 
     """Everything about a request, for staff only."""
     s = svc(context)
     r = request
-    state = _(STATUS_LABELS[r.status])
+    state = _(OFFICER_STATUS_LABELS[r.status])
     if r.officer_name and r.status != "new":
-        state += " — " + _("taken by {name}").format(name=r.officer_name)
+        state += f" — {r.officer_name}"
     province = ""
     if r.id_number:
         code = r.id_number[:3]
@@ -321,11 +321,23 @@ def detail_html(context: Ctx, request: HelpRequest, events: list[HelpEvent], _: 
     history = []
     for e in events[-15:]:
         when = f"{fmt_date(local(e.at).date())} {fmt_time(local(e.at).time())}"
-        text = f"• {html.escape(when)} — {html.escape(e.kind)} ({html.escape(e.actor)})"
+        what = _(EVENT_LABELS[e.kind]) if e.kind in EVENT_LABELS else e.kind
+        text = f"• {html.escape(when)} — {html.escape(what)} ({html.escape(actor_name(r, e.actor, _))})"
         if e.detail and e.kind in ("note", "message"):
             text += ": " + html.escape(e.detail)
         history.append(text)
     return "\n".join(rows) + "\n\n" + _("<b>History</b>") + "\n" + "\n".join(history)
+
+
+def actor_name(request: HelpRequest, actor: str, _: Translate) -> str:
+    """'tg:9001' -> the officer's name when it is the one who took the request."""
+    if actor == "resident":
+        return _("resident")
+    if actor == "system":
+        return _("the bot")
+    if actor == f"tg:{request.officer_id}" and request.officer_name:
+        return request.officer_name
+    return actor.replace("tg:", "#")
 
 
 def detail_keyboard(request: HelpRequest, _: Translate) -> InlineKeyboardMarkup | None:
@@ -372,8 +384,8 @@ async def on_button(update: Update, context: Ctx) -> None:
     if data is None:
         await query.answer(_("This button is out of date."))
         return
-    action, arg = (data.args[0], data.args[1]) if data.verb == "hq" else (data.verb, data.args[1])
-    id_text = data.args[1] if data.verb == "hq" else data.args[0]
+    # hq:<action>:<id>, or hs:<id>:<time> / hz:<id>:<outcome> where the verb is the action.
+    action, id_text, arg = (*data.args, "") if data.verb == "hq" else (data.verb, *data.args)
     request_id = int(id_text) if id_text.isdigit() else None
     if not await allowed(update, context, str(query.data), request_id):
         return

@@ -91,8 +91,9 @@ def test_finds_the_right_faq(index: FaqIndex, query: str, expected: str) -> None
 def test_accent_aware_when_marks_are_typed(index: FaqIndex) -> None:
     # Typed with marks, "má" (mother) and "mã" (code) are different words.
     assert top(index, "má") == "mother"
-    assert top(index, "mã") == "code"
+    assert top(index, "mã") in {"code", "otp"}  # both FAQs say "mã"
     assert top(index, "má tôi") == "mother"
+    assert top(index, "mã số của tôi") == "code"
     mother = {m.faq_id: m.score for m in index.search("má của tôi", 6)}
     code = {m.faq_id: m.score for m in index.search("mã của tôi", 6)}
     assert mother["mother"] > code.get("mother", 0.0)

@@ -7,10 +7,11 @@ import random
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from bot.content import blank_commune, load_content
+from bot.content import Faq, Template, blank_commune, load_content
 from bot.faq.render import render_html, render_plain, split_message, telegram_length
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +25,7 @@ UNKNOWN = "(chưa cập nhật)"
 class TelegramHtml(HTMLParser):
     """Fails like Telegram would: unknown tags, unbalanced tags, attributes other than a/href."""
 
-    ALLOWED = {"b": set(), "i": set(), "a": {"href"}}
+    ALLOWED: ClassVar[dict[str, set[str]]] = {"b": set(), "i": set(), "a": {"href"}}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
@@ -126,7 +127,8 @@ def test_real_faq_bodies_are_telegram_safe() -> None:
     if not (content_dir / "faq").is_dir():
         pytest.skip("no content folder")
     content = load_content(content_dir)
-    for item in [*content.faqs.values(), *content.templates.values()]:
+    items: list[Faq | Template] = [*content.faqs.values(), *content.templates.values()]
+    for item in items:
         out = render_html(item, content.commune, UNKNOWN)
         assert visible(out).strip(), item.id
         assert "{{" not in out and "**" not in out, item.id

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -148,10 +149,14 @@ class EngineConfig:
     late_limit: float = 3600.0  # a run later than this at start-up is missed
     report_interval: float = 3.0  # at most one progress edit per this many seconds
     flush_interval: float = 0.2
+    concurrency: int = 0  # sends awaiting their answer at once; 0: adapt to the measured latency
 
     def __post_init__(self) -> None:
         if self.window <= 0:
             self.window = window_for(self.rate)
+        import os  # XXX experiment
+        self.concurrency = self.concurrency or int(os.environ.get("XCONC", "0"))
+
 
 
 @dataclass
@@ -185,6 +190,8 @@ class Engine:
         self._workers: dict[int, asyncio.Task[Any]] = {}
         self._tick_lock = asyncio.Lock()
         self.floods = 0
+        self.latency = 0.05  # the fastest recent send (seconds): how many sends to keep in flight
+        self._block_min, self._block_count = float("inf"), 0
 
     # lifecycle
 
@@ -370,7 +377,7 @@ class Engine:
                 if tasks:
                     await asyncio.wait(tasks, timeout=self.config.flush_interval)
                 continue
-            if unsettled >= window:
+            if unsettled >= window or len(tasks) >= self.in_flight_limit():
                 if tasks:
                     await asyncio.wait(tasks, timeout=self.config.flush_interval,
                                        return_when=asyncio.FIRST_COMPLETED)
@@ -396,6 +403,22 @@ class Engine:
         if queue:  # claimed, never sent: back to the queue
             await self.store.settle(run.id, [Outcome(r.user_id, "pending", 0) for r in queue])
         await self._finish(state, reason)
+
+    def in_flight_limit(self) -> int:
+        """How many sends may await their answer at once: enough to keep the pace (Little's law: rate ×
+        latency, with a margin), no more — every extra connection costs CPU and delays replies."""
+        if self.config.concurrency > 0:
+            return self.config.concurrency
+        return max(2, min(self.config.window, math.ceil(self.config.rate * self.latency * 1.5) + 1))
+
+    def _observe(self, seconds: float) -> None:
+        """Keep the fastest recent send time (the network's own latency, without any queueing behind our
+        own sends): the minimum over the last one to two hundred sends."""
+        self._block_min = min(self._block_min, seconds)
+        self._block_count += 1
+        if self._block_count >= 100:
+            self.latency, self._block_min, self._block_count = self._block_min, float("inf"), 0
+        self.latency = min(self.latency, self._block_min) if self._block_count else self.latency
 
     def _why_stop(self) -> str | None:
         if not self.running:
@@ -431,6 +454,7 @@ class Engine:
                                 cancelled, errors)
             for chat_id, _message_id in state.reports:
                 await self.port.notify(chat_id, text)
+        log.info("DEBUG latency %.4f limit %d", self.latency, self.in_flight_limit())
         log.info("campaign %d run %d %s: %d sent, %d blocked, %d failed", campaign.id, run_id,
                  "cancelled" if cancelled else "done", state.counts.sent, state.counts.blocked,
                  state.counts.failed)
@@ -446,8 +470,10 @@ class Engine:
                     return Outcome(recipient.user_id, "pending", tries)
                 await self.pacer.acquire()
             first = False
+            started = time.monotonic()
             try:
                 await self.port.deliver(recipient, message)
+                self._observe(time.monotonic() - started)
                 return Outcome(recipient.user_id, "sent", tries + 1)
             except RetryLater as exc:
                 self.floods += 1

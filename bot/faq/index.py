@@ -3,7 +3,7 @@
 Design (measured on the real content and on 3,000 synthetic FAQs by bench/faq.py):
 
 * Text is normalised (NFC, lower case), split into syllables, abbreviations expanded ("dk" → "đăng ký";
-  the original syllables are kept too), particles ("ạ", "nhé") dropped.
+  the original syllables are kept too).
 * Terms are folded syllables and folded syllable bigrams ("dang", "dang ky"), scored with BM25F over four
   fields: title, questions and keywords weigh more than the body.
 * Accent-aware signal: a syllable the user typed *with* marks only fully matches the same accented
@@ -12,9 +12,11 @@ Design (measured on the real content and on 3,000 synthetic FAQs by bench/faq.py
 * Typos: a syllable unknown to the index is replaced by the closest known one (one edit, or a teencode
   spelling such as "w" → "qu"), at a discount; the top candidates are then re-ranked with a character
   3-gram similarity between the query and each FAQ's questions.
-* Confidence: a logistic function of how much of the query (IDF-weighted) the FAQ explains and of the
-  3-gram similarity, calibrated by `bench/faq.py --calibrate` on tests/data/paraphrases.tsv, so that
-  `Match.score` is in [0, 1] and comparable across queries.
+* Particles ("ạ", "nhé") are dropped; question-framing syllables ("ở đâu", "làm sao") weigh less.
+* Confidence: P(in scope) × P(right FAQ), two logistic functions of the match's features (coverage of the
+  query, 3-gram similarity, best single-question overlap, lead over the runner-up, share of unknown
+  syllables, query length), calibrated by `bench/faq.py --calibrate`; so `Match.score` is in [0, 1] and
+  comparable across queries.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from operator import itemgetter
 
@@ -34,18 +37,21 @@ from bot.faq.normalize import (
     fold_token,
     has_marks,
     is_filler,
+    is_frame,
     tokenize,
     tone_key,
 )
 from bot.faq.render import render_plain
 
+# Ranking parameters, tuned by bench/faq.py-style sweeps on tests/data/paraphrases.tsv and on held-out
+# FAQ questions (each FAQ's questions removed in turn and asked); the dev set was not used.
 # BM25F: saturation and, per field, weight and length normalisation.
 K1 = 1.2
 FIELDS: dict[str, tuple[float, float]] = {  # name → (weight, b)
-    "title": (3.0, 0.3),
-    "questions": (1.0, 0.5),
+    "title": (1.5, 0.3),
+    "questions": (1.0, 0.2),
     "keywords": (3.0, 0.2),
-    "body": (0.2, 0.75),
+    "body": (0.5, 0.75),
 }
 BIGRAM_WEIGHT = 1.0  # a bigram counts like a syllable of the same IDF, on top of its two syllables
 PHRASE_POWER = 0.5  # how strongly a bigram's weight follows how often its syllables occur together
@@ -55,26 +61,26 @@ ACCENT_MISMATCH = 0.35
 # its unmarked syllables then really have no marks ("cho" ≠ "chợ").
 ACCENTED_SEGMENT = 0.3
 FUZZY_WEIGHT = 0.7  # weight of a syllable obtained by typo correction
-# Unknown syllables weigh this share of the highest IDF in the confidence denominator: the query says
+# Weight of syllables that frame a question ("ở đâu", "làm sao", "có … không") rather than name its topic.
+FRAME_WEIGHT = 0.35
+# Unknown syllables weigh this share of the highest IDF in the coverage denominator: the query says
 # things no FAQ talks about.
 UNKNOWN_WEIGHT = 0.6
 RERANK = 8  # candidates re-ranked with the 3-gram similarity
-POSTING_CAP = 400  # FAQs kept per term in large collections (see FaqIndex.__init__)
+TRIGRAM_WEIGHT = 0.35  # share of the 3-gram similarity in the ranking score
+OVERLAP_WEIGHT = 0.0  # share of the best single-question overlap in the ranking score (a feature only)
+# Speed at large sizes (thousands of FAQs); a collection smaller than POSTING_CAP is scored exactly.
+POSTING_CAP = 400  # FAQs kept per term (see FaqIndex.__init__)
 SCORE_BUDGET = 4000  # posting entries added up per query before the shortlist takes over (_raw_scores)
 SHORTLIST = 64
-TRIGRAM_WEIGHT = 0.35  # share of the 3-gram similarity in the ranking score
-OVERLAP_WEIGHT = 0.0  # share of the best single-question overlap in the ranking score
 
-# Confidence = sigmoid(CONF_BIAS + CONF_COVERAGE * coverage + CONF_TRIGRAM * trigram + CONF_MARGIN * margin)
-# Fitted by logistic regression (bench/faq.py --calibrate) on tests/data/paraphrases.tsv: target 1 when
-# the top match is the right FAQ, 0 when it is wrong or the question is out of scope.
-CONF_BIAS = -8.91
-CONF_COVERAGE = 2.42
-CONF_TRIGRAM = 4.31
-CONF_MARGIN = 6.42
-CONF_OVERLAP = 6.79
-CONF_LENGTH = 1.17
-CONF_NOVELTY = -6.41
+# Confidence = P(in scope) × P(right FAQ | in scope): two logistic functions of the match's Features
+# (bias, coverage, trigram, overlap, margin, novelty, length). Fitted by `bench/faq.py --calibrate`: the
+# scope model on in-scope questions (paraphrases + held-out FAQ questions) against the out-of-scope
+# paraphrases, classes balanced; the "right FAQ" model on in-scope questions, target 1 when the top
+# match is the labelled FAQ.
+SCOPE_WEIGHTS: tuple[float, ...] = (-22.06, 7.22, 10.00, 5.32, 3.49, -17.47, 6.19)
+RIGHT_WEIGHTS: tuple[float, ...] = (-1.63, 3.74, 0.73, -1.16, 7.95, -3.15, -0.02)
 
 # Teencode and sloppy spellings tried, in order, on syllables the index does not know.
 _SPELLINGS: tuple[tuple[str, str], ...] = (
@@ -122,12 +128,14 @@ class Features:
     novelty: float  # share of the query's syllables that no FAQ uses
     length: float  # log(1 + syllables of the query)
 
-    def logit(self) -> float:
-        return (
-            CONF_BIAS + CONF_COVERAGE * self.coverage + CONF_TRIGRAM * self.trigram
-            + CONF_OVERLAP * self.overlap + CONF_MARGIN * self.margin
-            + CONF_NOVELTY * self.novelty + CONF_LENGTH * self.length
-        )
+    def vector(self) -> tuple[float, ...]:
+        return (1.0, self.coverage, self.trigram, self.overlap, self.margin, self.novelty, self.length)
+
+    def confidence(self) -> float:
+        x = self.vector()
+        scope = _sigmoid(sum(w * v for w, v in zip(SCOPE_WEIGHTS, x, strict=True)))
+        right = _sigmoid(sum(w * v for w, v in zip(RIGHT_WEIGHTS, x, strict=True)))
+        return scope * right
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,13 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+@lru_cache(maxsize=65536)
+def _info(token: str) -> tuple[str, bool, str]:
+    """(folded form, typed with marks?, accent key) of a normalised syllable."""
+    folded = fold_token(token)
+    return folded, folded != token, tone_key(token)
+
+
 def trigrams(text: str) -> frozenset[str]:
     padded = f" {text} "
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
@@ -180,12 +195,7 @@ def _osa_within_one(a: str, b: str) -> bool:
         diff = [i for i in range(la) if a[i] != b[i]]
         if len(diff) == 1:
             return True
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
     if la > lb:
         a, b = b, a
     i = 0
@@ -207,15 +217,13 @@ class _Segment:
     accented: dict[str, int]  # accent key → count (syllables with a known accent)
     wild: dict[str, int]  # folded term → count (typed without marks: any accent matches)
     term_set: frozenset[str]
-    grams: frozenset[str]  # character 3-grams of the folded, expanded line
+    line: str  # the folded, expanded text (for character 3-grams)
 
 
 class FaqIndex:
     """BM25F + accent signal + typo correction + 3-gram re-ranking over a `Content`'s FAQs."""
 
-    def __init__(
-        self, faqs: Sequence[Faq], abbreviations: AbbreviationTable, body_texts: Sequence[str]
-    ) -> None:
+    def __init__(self, faqs: Sequence[Faq], abbreviations: AbbreviationTable, body_texts: Sequence[str]) -> None:
         self.ids: list[str] = [f.id for f in faqs]
         self.abbreviations = abbreviations
         n = len(faqs)
@@ -232,17 +240,24 @@ class FaqIndex:
         # Pass 1: analyse every segment; field lengths for BM25F's length normalisation.
         docs: list[dict[str, list[_Segment]]] = []
         for faq, body in zip(faqs, body_texts, strict=True):
-            docs.append({
-                "title": [analysed(faq.title)],
-                "questions": [analysed(q) for q in faq.questions],
-                "keywords": [analysed(k) for k in faq.keywords],
-                "body": [analysed(p) for p in body.split("\n") if p.strip()],
-            })
+            docs.append(
+                {
+                    "title": [analysed(faq.title)],
+                    "questions": [analysed(q) for q in faq.questions],
+                    "keywords": [analysed(k) for k in faq.keywords],
+                    "body": [analysed(p) for p in body.split("\n") if p.strip()],
+                }
+            )
         avg = {
             name: (sum(sum(seg.length for seg in doc[name]) for doc in docs) / n if n else 0.0) or 1.0
             for name in FIELDS
         }
-        # Pass 2: field-weighted, length-normalised term frequencies (folded, per accent key, wildcard).
+        # Pass 2: field-weighted, length-normalised term frequencies: folded, and for the syllables written
+        # with several accents in the FAQs ("mã", "má"…), per accent key and typed-without-marks ("wild").
+        keys_of: dict[str, set[str]] = {}
+        for key, term in self._term_of_key.items():
+            keys_of.setdefault(term, set()).add(key)
+        ambiguous = {term for term, keys in keys_of.items() if len(keys) > 1}
         fold_w: dict[str, dict[int, float]] = {}
         acc_w: dict[str, dict[int, float]] = {}
         wild_w: dict[str, dict[int, float]] = {}
@@ -253,14 +268,20 @@ class FaqIndex:
                 length = sum(seg.length for seg in segments)
                 w = weight / (1.0 - b + b * length / avg[name])
                 for seg in segments:
-                    for table, counts in ((fold_w, seg.folded), (acc_w, seg.accented), (wild_w, seg.wild)):
+                    for key, count in seg.folded.items():
+                        slot = fold_w.get(key)
+                        if slot is None:
+                            slot = fold_w[key] = {}
+                        slot[d] = slot.get(d, 0.0) + w * count
+                        totals[key] = totals.get(key, 0.0) + count
+                    for table, counts in ((acc_w, seg.accented), (wild_w, seg.wild)):
                         for key, count in counts.items():
+                            if (self._term_of_key[key] if table is acc_w else key) not in ambiguous:
+                                continue
                             slot = table.get(key)
                             if slot is None:
                                 slot = table[key] = {}
                             slot[d] = slot.get(d, 0.0) + w * count
-                    for key, count in seg.folded.items():
-                        totals[key] = totals.get(key, 0.0) + count
 
         # IDF per folded term. A bigram weighs as much as it is a phrase: "kich hoat" (the two syllables
         # nearly always together) counts fully, a chance neighbourhood like "dan kich" ("hướng dẫn kích
@@ -291,35 +312,32 @@ class FaqIndex:
         # For syllables typed with marks: the same accent (or text typed without marks) matches fully,
         # other accents count at most ACCENT_MISMATCH of the term's weight. A term written with a single
         # accent in all FAQs needs no posting of its own.
-        accents_of: dict[str, list[str]] = {}
-        for key in acc_w:
-            accents_of.setdefault(self._term_of_key[key], []).append(key)
         self.acc_post: dict[str, dict[int, float]] = {}
-        self._accented_terms: frozenset[str] = frozenset(accents_of)
+        self._accented_terms: frozenset[str] = frozenset(keys_of)
         k1, mismatch = K1, ACCENT_MISMATCH
-        for term, keys in accents_of.items():
+        for term, keys in keys_of.items():
             base = self.fold_post.get(term)
             if base is None:
                 continue
-            if len(keys) == 1:
-                self.acc_post[keys[0]] = base
+            if term not in ambiguous:
+                (only,) = keys
+                self.acc_post[only] = base
                 continue
             idf = self.idf[term]
             wild = wild_w.get(term, {})
             total_tf = fold_w[term]
-            for key in keys:
-                exact = acc_w[key]
-                post: dict[int, float] = {}
+            for key in sorted(keys):
+                exact = acc_w.get(key, {})
+                accent_post: dict[int, float] = {}
                 for d in base:
                     tf = total_tf[d]
                     match = exact.get(d, 0.0) + wild.get(d, 0.0)
                     full = match / (k1 + match)
-                    post[d] = idf * (full + mismatch * max(tf / (k1 + tf) - full, 0.0))
-                self.acc_post[key] = post
+                    accent_post[d] = idf * (full + mismatch * max(tf / (k1 + tf) - full, 0.0))
+                self.acc_post[key] = accent_post
         # Highest contribution in each posting (keyed by the posting's identity; accent postings may alias).
         self._ceiling: dict[int, float] = {
-            id(post): max(post.values(), default=0.0)
-            for post in (*self.fold_post.values(), *self.acc_post.values())
+            id(post): max(post.values(), default=0.0) for post in (*self.fold_post.values(), *self.acc_post.values())
         }
 
         # Per FAQ: its title and questions as 3-gram sets and as term sets (for the re-ranking features).
@@ -327,11 +345,16 @@ class FaqIndex:
         self._question_sets: list[list[tuple[frozenset[str], float]]] = []
         for doc in docs:
             lines = doc["title"] + doc["questions"]
-            self._question_grams.append([seg.grams for seg in lines if seg.grams])
-            self._question_sets.append([
-                (seg.term_set, sum(self.idf.get(t, 0.0) for t in seg.term_set)) for seg in lines if seg.term_set
-            ])
+            self._question_grams.append([trigrams(seg.line) for seg in lines if seg.line])
+            self._question_sets.append(
+                [(seg.term_set, sum(self.idf.get(t, 0.0) for t in seg.term_set)) for seg in lines if seg.term_set]
+            )
 
+        # Terms residents use when asking (titles, questions, keywords): a short query made of one of them
+        # is a keyword of our domain ("otp", "căn cước").
+        self.asking_terms: frozenset[str] = frozenset(
+            t for doc in docs for name in ("title", "questions", "keywords") for seg in doc[name] for t in seg.term_set
+        )
         # Vocabulary of folded syllables, with a one-deletion index for typo correction.
         self.vocabulary: frozenset[str] = frozenset(t for t in fold_w if " " not in t)
         self._deletion_index: dict[str, list[str]] = {}
@@ -357,52 +380,53 @@ class FaqIndex:
     def _syllables(self, text: str) -> tuple[list[str], list[str], bool]:
         """(typed syllables, expanded syllables, typed with marks?) with particles dropped."""
         typed = [t for t in tokenize(text) if not is_filler(t)]
-        letters = [t for t in typed if t.isalpha()]
-        marked = sum(1 for t in letters if has_marks(t))
-        accented = bool(letters) and marked >= ACCENTED_SEGMENT * len(letters)
+        letters = marked = 0
+        for t in typed:
+            if t.isalpha():
+                letters += 1
+                marked += _info(t)[1]
+        accented = letters > 0 and marked >= ACCENTED_SEGMENT * letters
         expanded = expand_abbreviations(typed, self.abbreviations)
         return typed, expanded, accented
 
     def _analyse_segment(self, text: str) -> _Segment:
         typed, expanded, accented = self._syllables(text)
-        found: list[tuple[str, str | None]] = []
-        seen: set[str] = set()
-        for sequence in (typed, expanded) if expanded != typed else (typed,):
-            keys = [self._accent_key(t, accented) for t in sequence]
-            folded = [fold_token(t) for t in sequence]
-            terms: list[tuple[str, str | None]] = []
-            for i, term in enumerate(folded):
-                terms.append((term, keys[i]))
-                if i:
-                    a, b = keys[i - 1], keys[i]
-                    both = f"{a} {b}" if a is not None and b is not None else None
-                    terms.append((f"{folded[i - 1]} {term}", both))
-            if sequence is typed:
-                found.extend(terms)
-                seen.update(t for t, _ in terms)
-            else:  # the expansion adds what the typed form lacks
-                found.extend((t, k) for t, k in terms if t not in seen)
         counts: dict[str, int] = {}
         accent_counts: dict[str, int] = {}
         wild: dict[str, int] = {}
-        for term, key in found:
-            counts[term] = counts.get(term, 0) + 1
-            if key is None:
-                wild[term] = wild.get(term, 0) + 1
-            else:
-                accent_counts[key] = accent_counts.get(key, 0) + 1
-                self._term_of_key[key] = term
-        line = " ".join(fold_token(t) for t in expanded)
+        term_of_key = self._term_of_key
+        typed_terms: set[str] = set()
+        for sequence in (typed, expanded) if expanded != typed else (typed,):
+            is_typed = sequence is typed
+            previous: tuple[str, str | None] | None = None
+            for token in sequence:
+                folded, marked, tone = _info(token)
+                key = tone if marked or accented else None
+                pairs = [(folded, key)]
+                if previous is not None:
+                    pk = previous[1]
+                    both = f"{pk} {key}" if pk is not None and key is not None else None
+                    pairs.append((f"{previous[0]} {folded}", both))
+                previous = (folded, key)
+                for term, term_key in pairs:
+                    if is_typed:
+                        typed_terms.add(term)
+                    elif term in typed_terms:  # the expansion only adds what the typed form lacks
+                        continue
+                    counts[term] = counts.get(term, 0) + 1
+                    if term_key is None:
+                        wild[term] = wild.get(term, 0) + 1
+                    else:
+                        accent_counts[term_key] = accent_counts.get(term_key, 0) + 1
+                        term_of_key[term_key] = term
         return _Segment(
-            length=len(typed), folded=counts, accented=accent_counts, wild=wild, term_set=frozenset(counts),
-            grams=trigrams(line) if line else frozenset(),
+            length=len(typed),
+            folded=counts,
+            accented=accent_counts,
+            wild=wild,
+            term_set=frozenset(counts),
+            line=" ".join(_info(t)[0] for t in expanded),
         )
-
-    @staticmethod
-    def _accent_key(token: str, accented: bool) -> str | None:
-        if has_marks(token) or accented:
-            return tone_key(token)
-        return None
 
     # --- queries ------------------------------------------------------------------------------------
 
@@ -441,9 +465,10 @@ class FaqIndex:
         known = 0
         for token in expanded:
             folded = fold_token(token)
+            frame = FRAME_WEIGHT if is_frame(token) else 1.0
             if folded in self.vocabulary or folded.isdigit():
                 key = tone_key(token) if has_marks(token) else None
-                corrected.append((folded, key, 1.0))
+                corrected.append((folded, key, frame))
                 # Typed with marks that no FAQ uses ("nắng" where FAQs only say "năng"): another word.
                 if folded in self.vocabulary and (key is None or key in self.acc_post):
                     known += 1
@@ -452,7 +477,7 @@ class FaqIndex:
                 continue
             fixed = self.correct(folded)
             if fixed is None:
-                corrected.append((folded, None, 1.0))
+                corrected.append((folded, None, frame))
                 unknown.append(folded)
             else:
                 corrected.append((fixed, None, FUZZY_WEIGHT))
@@ -471,7 +496,9 @@ class FaqIndex:
             add(folded, key, weight)
             if i:
                 pf, pk, pw = corrected[i - 1]
-                add(f"{pf} {folded}", f"{pk} {key}" if pk is not None and key is not None else None, min(pw, weight))
+                # A bigram of two framing words ("làm sao", "ở đâu") is framing too.
+                both = f"{pk} {key}" if pk is not None and key is not None else None
+                add(f"{pf} {folded}", both, max(pw, weight))
         # Keep the typed (unexpanded) syllables too: "ca nhan" should still meet "cá nhân".
         if expanded != typed:
             folded_typed = [fold_token(t) for t in typed]
@@ -584,7 +611,7 @@ class FaqIndex:
             following = ranked[i + 1][0] if i + 1 < len(ranked) else 0.0
             margin = max(rank_score - following, 0.0) if i == 0 else 0.0
             features = Features(coverage, trigram, overlap, margin, novelty, length)
-            out.append(Scored(self.ids[d], _sigmoid(features.logit()), scores[d], features))
+            out.append(Scored(self.ids[d], features.confidence(), scores[d], features))
         return out
 
     def search(self, query: str, k: int = 3) -> list[Match]:

@@ -29,11 +29,108 @@ _TONES = {"\u0301": "1", "\u0300": "2", "\u0309": "3", "\u0303": "4", "\u0323": 
 
 # Particles and interjections that say nothing about the topic (folded or exact forms).
 # They are dropped from queries so that "ạ", "nhé", "ơi" neither match nor dilute the confidence.
-FILLERS_EXACT = frozenset(
-    {"ạ", "à", "ơi", "nhé", "nhá", "nha", "hả", "hở", "nhỉ", "vậy", "dạ", "ạh", "ừ", "ừm", "ớ"}
+FILLERS_EXACT = frozenset({"ạ", "à", "ơi", "nhé", "nhá", "nha", "hả", "hở", "nhỉ", "vậy", "dạ", "ạh", "ừ", "ừm", "ớ"})
+FILLERS_FOLDED = frozenset({"oi", "nhe", "nha", "ak", "ah", "ok", "oke", "okie", "uh", "uhm", "hic", "huhu", "z"})
+
+# Syllables that frame a question rather than name its topic. Typed with marks they are unambiguous; typed
+# without marks only those whose plain form is not also a topic word of the FAQs ("the" may be "thẻ").
+FRAME_EXACT = frozenset(
+    {
+        "ở",
+        "đâu",
+        "làm",
+        "sao",
+        "thế",
+        "nào",
+        "gì",
+        "có",
+        "không",
+        "được",
+        "là",
+        "phải",
+        "thì",
+        "mà",
+        "của",
+        "cho",
+        "với",
+        "và",
+        "hay",
+        "hoặc",
+        "như",
+        "này",
+        "đó",
+        "bị",
+        "rồi",
+        "đã",
+        "đang",
+        "sẽ",
+        "cần",
+        "muốn",
+        "tôi",
+        "mình",
+        "em",
+        "anh",
+        "chị",
+        "bạn",
+        "ai",
+        "khi",
+        "bao",
+        "giờ",
+        "mấy",
+        "nhiêu",
+        "lâu",
+        "nên",
+        "cũng",
+        "vẫn",
+        "các",
+        "những",
+        "một",
+        "thể",
+        "vậy",
+        "ơi",
+        "hỏi",
+        "cách",
+    }
 )
-FILLERS_FOLDED = frozenset(
-    {"oi", "nhe", "nha", "ak", "ah", "ok", "oke", "okie", "uh", "uhm", "hic", "huhu", "z"}
+FRAME_FOLDED = frozenset(
+    {
+        "o",
+        "lam",
+        "sao",
+        "nao",
+        "gi",
+        "co",
+        "khong",
+        "duoc",
+        "la",
+        "phai",
+        "thi",
+        "cua",
+        "voi",
+        "va",
+        "hay",
+        "nhu",
+        "nay",
+        "roi",
+        "da",
+        "toi",
+        "minh",
+        "em",
+        "anh",
+        "ai",
+        "khi",
+        "gio",
+        "nhieu",
+        "lau",
+        "nen",
+        "cung",
+        "cac",
+        "nhung",
+        "mot",
+        "vay",
+        "hoi",
+        "cach",
+    }
 )
 
 MAX_INPUT_CHARS = 4096
@@ -114,6 +211,13 @@ def is_filler(token: str) -> bool:
     return not has_marks(token) and token in FILLERS_FOLDED
 
 
+def is_frame(token: str) -> bool:
+    """True for syllables such as "ở", "đâu", "làm", "sao" that frame a question (see FRAME_EXACT)."""
+    if has_marks(token):
+        return token in FRAME_EXACT
+    return token in FRAME_FOLDED
+
+
 @dataclass(frozen=True)
 class AbbreviationTable:
     """Abbreviations compiled for fast matching: folded key syllables → [(key syllables, expansion)]."""
@@ -149,15 +253,9 @@ def _typed_matches(typed: Sequence[str], key: Sequence[str]) -> bool:
     return all(not has_marks(t) or t == k for t, k in zip(typed, key, strict=True))
 
 
-def expand_abbreviations(
-    tokens: Sequence[str], abbreviations: Mapping[str, str] | AbbreviationTable
-) -> list[str]:
+def expand_abbreviations(tokens: Sequence[str], abbreviations: Mapping[str, str] | AbbreviationTable) -> list[str]:
     """Replace abbreviations in a syllable list ("dk" → "đăng", "ký"); the longest key wins."""
-    table = (
-        abbreviations
-        if isinstance(abbreviations, AbbreviationTable)
-        else compile_abbreviations(abbreviations)
-    )
+    table = abbreviations if isinstance(abbreviations, AbbreviationTable) else compile_abbreviations(abbreviations)
     if not table.entries:
         return list(tokens)
     out: list[str] = []

@@ -197,11 +197,11 @@ def answer(draft: Draft, given: Input, env: Env) -> Outcome:
             return _phone(draft, env, check_phone(given.phone))
         return _phone(draft, env, check_phone(given.text) if isinstance(given, Text) else None)
     if step == "id":
-        if _is_skip(given, "id"):
+        if _is_skip(given):
             return _store(draft, env, "id", "")
         return _typed(draft, env, given, lambda text: check_id_number(text, env.today))
     if step == "note":
-        if _is_skip(given, "note"):
+        if _is_skip(given):
             return _store(draft, env, "note", "")
         return _typed(draft, env, given, check_note)
     value = _chosen(step, draft, given, env)
@@ -253,7 +253,7 @@ def _phone(draft: Draft, env: Env, result: str | Invalid | None) -> Outcome:
     return _store(draft, env, "phone", result, [saved])
 
 
-def _is_skip(given: Input, step: str) -> bool:
+def _is_skip(given: Input) -> bool:
     if isinstance(given, Pick):
         return given.value == SKIP
     return isinstance(given, Text) and words(given.text) in _SKIP_WORDS

@@ -40,6 +40,31 @@ STATUS_LABELS: dict[str, str] = {
     "cancelled": N_("cancelled"),
 }
 
+# A request's state as officers read it (lists, the detail).
+OFFICER_STATUS_LABELS: dict[str, str] = {
+    "new": N_("waiting to be taken"),
+    "claimed": N_("taken"),
+    "scheduled": N_("appointment booked"),
+    "done": N_("done"),
+    "unreachable": N_("could not reach"),
+    "cancelled": N_("cancelled"),
+}
+
+# What happened to a request (the history in the detail).
+EVENT_LABELS: dict[str, str] = {
+    "created": N_("request sent"),
+    "claimed": N_("taken"),
+    "scheduled": N_("appointment booked"),
+    "note": N_("note"),
+    "message": N_("message to the resident"),
+    "done": N_("done"),
+    "unreachable": N_("could not reach"),
+    "cancelled": N_("cancelled"),
+    "reposted": N_("posted again to the group"),
+    "reminded": N_("reminder sent"),
+    "anonymised": N_("personal data erased"),
+}
+
 _CODE = re.compile(r"^\s*(?:HT)?[\s#-]*0*(\d{1,9})\s*$", re.IGNORECASE)
 
 

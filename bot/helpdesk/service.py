@@ -31,7 +31,7 @@ from bot.helpdesk.model import (
 )
 from bot.helpdesk.validate import Invalid, check_note
 from bot.i18n import N_, Translate, fmt_date, fmt_time
-from bot.privacy import mask_phone
+from bot.privacy import mask_phone, mask_text
 from storage.helpdesk import (
     OPEN,
     Draft,
@@ -299,9 +299,11 @@ class HelpdeskService:
 
     async def refuse(self, user_id: int, action: str, request_id: int | None = None) -> None:
         """Record a refused officer action (not staff, or a forged button)."""
-        target = f"request:{request_id}" if request_id is not None else None
-        await self.staff.audit(f"tg:{user_id}", "access.refused", target, action[:80])
-        log.warning("refused %s for user %d", action[:80], user_id)
+        # Forged button data may carry anything, even a phone number: both are masked like free text.
+        target = mask_text(f"request:{request_id}") if request_id is not None else None
+        what = mask_text(action[:80])
+        await self.staff.audit(f"tg:{user_id}", "access.refused", target, what)
+        log.warning("refused %s for user %d", what, user_id)
 
     async def claim(self, request_id: int, officer_id: int, officer_name: str) -> tuple[bool, Change]:
         """Take a new request; exactly one of several simultaneous claimants wins."""
