@@ -120,23 +120,24 @@ class Database:
 
     # --- queries ----------------------------------------------------------------------------
 
+    # Each helper is one round trip to aiosqlite's thread (no separate cursor close or fetch calls).
+
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        rows = await self.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        """Run one write statement in its own transaction; returns lastrowid (or rowcount for updates)."""
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
+        """Run one write statement (atomic on its own in autocommit mode); returns lastrowid for an
+        INSERT, else the number of rows changed. The lock keeps it out of other tasks' transactions."""
+        async with self._lock:
+            return _result(sql, await self.conn.execute(sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as tx:
@@ -156,6 +157,12 @@ class Database:
                 await self.conn.execute("COMMIT")
 
 
+def _result(sql: str, cursor: aiosqlite.Cursor) -> int:
+    if sql.lstrip()[:6].upper() == "INSERT":
+        return int(cursor.lastrowid or 0)
+    return int(cursor.rowcount)
+
+
 class Transaction:
     """Statements inside `Database.transaction()`."""
 
@@ -163,19 +170,14 @@ class Transaction:
         self._conn = conn
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        async with self._conn.execute(sql, params) as cur:
-            if sql.lstrip()[:6].upper() == "INSERT":
-                return int(cur.lastrowid or 0)
-            return int(cur.rowcount)
+        return _result(sql, await self._conn.execute(sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         await self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
