@@ -154,8 +154,6 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.window <= 0:
             self.window = window_for(self.rate)
-        import os  # XXX experiment
-        self.concurrency = self.concurrency or int(os.environ.get("XCONC", "0"))
 
 
 
@@ -409,16 +407,17 @@ class Engine:
         latency, with a margin), no more — every extra connection costs CPU and delays replies."""
         if self.config.concurrency > 0:
             return self.config.concurrency
-        return max(2, min(self.config.window, math.ceil(self.config.rate * self.latency * 1.5) + 1))
+        return max(2, min(self.config.window, math.ceil(self.config.rate * self.latency * 1.2) + 1))
 
     def _observe(self, seconds: float) -> None:
-        """Keep the fastest recent send time (the network's own latency, without any queueing behind our
-        own sends): the minimum over the last one to two hundred sends."""
+        """Keep the fastest recent send time — the network's own latency, without the time spent queueing
+        behind our own sends: the minimum over the last 100 to 200 sends."""
         self._block_min = min(self._block_min, seconds)
         self._block_count += 1
         if self._block_count >= 100:
             self.latency, self._block_min, self._block_count = self._block_min, float("inf"), 0
-        self.latency = min(self.latency, self._block_min) if self._block_count else self.latency
+        else:
+            self.latency = min(self.latency, self._block_min)
 
     def _why_stop(self) -> str | None:
         if not self.running:
@@ -454,7 +453,6 @@ class Engine:
                                 cancelled, errors)
             for chat_id, _message_id in state.reports:
                 await self.port.notify(chat_id, text)
-        log.info("DEBUG latency %.4f limit %d", self.latency, self.in_flight_limit())
         log.info("campaign %d run %d %s: %d sent, %d blocked, %d failed", campaign.id, run_id,
                  "cancelled" if cancelled else "done", state.counts.sent, state.counts.blocked,
                  state.counts.failed)

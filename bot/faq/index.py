@@ -552,7 +552,7 @@ class FaqIndex:
         spent = 0
         for i, (_bound, posting, weight) in enumerate(lists):
             if spent + len(posting) > SCORE_BUDGET and len(scores) > SHORTLIST:
-                best = heapq.nlargest(SHORTLIST, scores.items(), key=lambda item: item[1])
+                best = heapq.nlargest(SHORTLIST, scores.items(), key=itemgetter(1))
                 scores = dict(best)
                 for _bound, later, later_weight in lists[i:]:
                     for d in scores:
