@@ -275,9 +275,7 @@ def _split_front_matter(path: Path, problems: list[Problem]) -> _Document | None
         return None
     end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() == FRONT_MATTER_FENCE), None)
     if end is None:
-        problems.append(
-            Problem(path, start + 1, f"front matter is not closed by a '{FRONT_MATTER_FENCE}' line")
-        )
+        problems.append(Problem(path, start + 1, f"front matter is not closed by a '{FRONT_MATTER_FENCE}' line"))
         return None
     toml_text = "\n".join(lines[start + 1 : end]) + "\n"
     data = _parse_toml(toml_text, path, start + 2, problems)
@@ -485,9 +483,7 @@ def _read_commune(path: Path, problems: list[Problem]) -> Commune | None:
             or not raw_days
             or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in raw_days)
         ):
-            office_fields.error(
-                "weekdays", "'weekdays' must be a list of numbers from 1 (Monday) to 7 (Sunday)"
-            )
+            office_fields.error("weekdays", "'weekdays' must be a list of numbers from 1 (Monday) to 7 (Sunday)")
         elif len(set(raw_days)) != len(raw_days):
             office_fields.error("weekdays", "'weekdays' lists a day twice")
         else:
@@ -499,9 +495,7 @@ def _read_commune(path: Path, problems: list[Problem]) -> Commune | None:
             for raw in raw_slots:
                 slot = parse_slot(raw) if isinstance(raw, str) else None
                 if slot is None:
-                    office_fields.error(
-                        "slots", f'slot {raw!r} must look like "07:30-11:30" (end after start)'
-                    )
+                    office_fields.error("slots", f'slot {raw!r} must look like "07:30-11:30" (end after start)')
                 else:
                     slots.append(slot)
             ordered = sorted(slots)
@@ -522,9 +516,7 @@ def _read_commune(path: Path, problems: list[Problem]) -> Commune | None:
                         day = None
                 if day is None:
                     line = _line_of(lines, str(raw), office_fields.line("holidays"))
-                    problems.append(
-                        Problem(path, line, f"holiday {raw!r} is not a date written as YYYY-MM-DD")
-                    )
+                    problems.append(Problem(path, line, f"holiday {raw!r} is not a date written as YYYY-MM-DD"))
                     fields.ok = False
                 else:
                     holidays.add(day)
@@ -549,9 +541,7 @@ def _read_commune(path: Path, problems: list[Problem]) -> Commune | None:
             continue
         vid, name = raw.get("id"), raw.get("name")
         if not isinstance(vid, str) or not VILLAGE_ID_RE.match(vid):
-            problems.append(
-                Problem(path, line, f"village id {vid!r} must be lowercase letters, digits and dashes")
-            )
+            problems.append(Problem(path, line, f"village id {vid!r} must be lowercase letters, digits and dashes"))
             fields.ok = False
             continue
         if not isinstance(name, str) or not name.strip():
@@ -609,9 +599,7 @@ def _read_groups(path: Path, problems: list[Problem]) -> list[Group]:
         gid = raw.get("id") if isinstance(raw, dict) else None
         title = raw.get("title") if isinstance(raw, dict) else None
         if not isinstance(gid, str) or not ID_RE.match(gid):
-            problems.append(
-                Problem(path, line, f"group id {gid!r} must be lowercase letters, digits and dashes")
-            )
+            problems.append(Problem(path, line, f"group id {gid!r} must be lowercase letters, digits and dashes"))
             continue
         if not isinstance(title, str) or not title.strip():
             problems.append(Problem(path, line, f"group '{gid}' has no title"))
@@ -664,9 +652,7 @@ def _read_out_of_scope(path: Path, problems: list[Problem]) -> tuple[str, ...]:
 def _markdown_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(
-        p for p in folder.iterdir() if p.suffix == ".md" and p.is_file() and not p.name.startswith(".")
-    )
+    return sorted(p for p in folder.iterdir() if p.suffix == ".md" and p.is_file() and not p.name.startswith("."))
 
 
 def _check_id(fields: _Fields, path: Path) -> str | None:

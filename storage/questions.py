@@ -8,6 +8,19 @@ from storage.db import Database, now
 
 
 @dataclass(frozen=True)
+class Asked:
+    """One stored question (text masked) and how the bot answered it."""
+
+    id: int
+    user_id: int | None
+    asked_at: float
+    text: str
+    topic: str | None
+    score: float
+    status: str
+
+
+@dataclass(frozen=True)
 class Gap:
     text: str          # an example of the question (masked)
     folded: str
@@ -67,3 +80,14 @@ class Questions:
             (since, since, limit),
         )
         return [Gap(r["text"], r["folded"], r["n"], r["kind"], r["topic"], r["last_at"]) for r in rows]
+
+    async def latest(self, user_id: int | None = None) -> Asked | None:
+        """The most recent question (of one user, or of anyone): the web chat's side panel shows it."""
+        where, params = ("WHERE user_id = ?", (user_id,)) if user_id is not None else ("", ())
+        row = await self.db.fetchone(
+            f"SELECT id, user_id, asked_at, text, topic, score, status FROM questions {where}"
+            " ORDER BY id DESC LIMIT 1", params)
+        if row is None:
+            return None
+        return Asked(row["id"], row["user_id"], row["asked_at"], row["text"], row["topic"], row["score"],
+                     row["status"])

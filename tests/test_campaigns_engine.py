@@ -327,3 +327,28 @@ async def test_subscription_summary_and_forget(world: tuple[Campaigns, FakePort,
     assert await subscription_summary(service.store.db, 77) is None
     assert await service.store.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE user_id = 77") == 0
     assert await service.store.db.fetchval("SELECT COUNT(*) FROM subscription_topics WHERE user_id = 77") == 0
+
+
+async def test_a_clean_stop_during_a_long_flood_pause_loses_and_repeats_nothing(
+        world: tuple[Campaigns, FakePort, Clock]) -> None:
+    service, port, _ = world
+    ids = await add_subscribers(service, 60)
+    port.faults[30] = [RetryLater(60)]  # Telegram asks for a minute of silence
+    campaign_id = await service.create("Tin", at=None)
+    await service.engine.tick()
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0.3)
+    assert service.engine.pacer.paused
+    started = loop.time()
+    await service.engine.stop()  # SIGTERM: must not wait the minute out
+    assert loop.time() - started < 2
+    sent_before = list(port.delivered)
+    assert 30 not in sent_before
+    row = await service.store.db.fetchone("SELECT status FROM deliveries WHERE user_id = 30")
+    assert row is not None and row["status"] == "pending"  # back in the queue, not lost
+    service.engine.pacer = Pacer(2000.0)  # the next process starts without the old pause
+    await service.engine.attach(port)
+    await run_all(service)
+    assert sorted(port.delivered) == ids and len(port.delivered) == len(set(port.delivered))
+    report = await service.report(campaign_id)
+    assert report is not None and (report.status, report.sent) == ("done", 60)

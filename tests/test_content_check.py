@@ -50,22 +50,29 @@ Mời bà con đến {{police_name}}.
 """
 
 
-def faq_text(fid: str, *, questions: int = 6, group: str = "vneid", related: str = "[]",
-             body: str = "Đến **{{police_name}}**.\n\nGọi {{police_phone}}.", extra: str = "") -> str:
+def faq_text(
+    fid: str,
+    *,
+    questions: int = 6,
+    group: str = "vneid",
+    related: str = "[]",
+    body: str = "Đến **{{police_name}}**.\n\nGọi {{police_phone}}.",
+    extra: str = "",
+) -> str:
     qs = ", ".join(f'"câu hỏi số {i} về {fid}"' for i in range(questions))
     return (
-        "+++\n"                                   # 1
-        f'id = "{fid}"\n'                         # 2
-        f'title = "Tiêu đề {fid}"\n'               # 3
-        f'group = "{group}"\n'                    # 4
-        f"questions = [{qs}]\n"                   # 5
-        'keywords = ["từ khóa"]\n'                # 6
-        f"related = {related}\n"                  # 7
-        "as_of = 2026-11-20\n"                    # 8
-        'sources = ["https://example.org"]\n'     # 9
+        "+++\n"  # 1
+        f'id = "{fid}"\n'  # 2
+        f'title = "Tiêu đề {fid}"\n'  # 3
+        f'group = "{group}"\n'  # 4
+        f"questions = [{qs}]\n"  # 5
+        'keywords = ["từ khóa"]\n'  # 6
+        f"related = {related}\n"  # 7
+        "as_of = 2026-11-20\n"  # 8
+        'sources = ["https://example.org"]\n'  # 9
         f"{extra}"
-        "+++\n"                                   # 10 (without extra)
-        f"{body}\n"                               # 11
+        "+++\n"  # 10 (without extra)
+        f"{body}\n"  # 11
     )
 
 
@@ -110,8 +117,10 @@ def test_valid_content_has_no_errors(content_dir: Path) -> None:
     assert faq.line == 11 and faq.body.startswith("Đến **")
     assert render_placeholders(faq.body, content.commune, "?") == "Đến **Công an xã**.\n\nGọi ?."
     # The empty phone is a warning where it is used, not an error.
-    assert "faq/vneid-activate.md:13: {{police_phone}} is empty in commune.toml: the bot will say it is not " \
-           "updated yet" in messages(content_dir, "warning")
+    assert (
+        "faq/vneid-activate.md:13: {{police_phone}} is empty in commune.toml: the bot will say it is not "
+        "updated yet" in messages(content_dir, "warning")
+    )
 
 
 def test_toml_syntax_error_in_front_matter_has_the_file_line(content_dir: Path) -> None:
@@ -127,7 +136,7 @@ def test_toml_syntax_error_in_front_matter_has_the_file_line(content_dir: Path) 
 
 def test_unclosed_front_matter_and_missing_fence(content_dir: Path) -> None:
     write(content_dir, "faq/vneid-passcode.md", faq_text("vneid-passcode").replace("+++\nĐến", "Đến"))
-    write(content_dir, "faq/vneid-minors.md", "\n\nid = \"vneid-minors\"\n")
+    write(content_dir, "faq/vneid-minors.md", '\n\nid = "vneid-minors"\n')
     assert messages(content_dir) == [
         "faq/vneid-minors.md:3: the file must start with a '+++' line",
         "faq/vneid-passcode.md:1: front matter is not closed by a '+++' line",
@@ -152,8 +161,11 @@ def test_id_must_equal_file_name_and_fields_are_typed(content_dir: Path) -> None
 def test_questions_group_related_and_unknown_keys(content_dir: Path) -> None:
     write(content_dir, "faq/vneid-activate.md", faq_text("vneid-activate", questions=5))
     write(content_dir, "faq/vneid-passcode.md", faq_text("vneid-passcode", group="nope"))
-    write(content_dir, "faq/vneid-minors.md",
-          faq_text("vneid-minors", related='["vneid-passcode", "no-such-faq"]', extra='relatd = ["x"]\n'))
+    write(
+        content_dir,
+        "faq/vneid-minors.md",
+        faq_text("vneid-minors", related='["vneid-passcode", "no-such-faq"]', extra='relatd = ["x"]\n'),
+    )
     assert messages(content_dir) == [
         "faq/vneid-activate.md:5: only 5 questions: write at least 6 ways residents ask it",
         "faq/vneid-minors.md:7: related id 'no-such-faq' has no FAQ file",
@@ -168,8 +180,10 @@ def test_placeholders_unknown_is_error_empty_is_warning(content_dir: Path) -> No
     assert messages(content_dir) == [
         "faq/vneid-activate.md:13: unknown placeholder {{polise_name}}: commune.toml has no 'polise_name'",
     ]
-    assert "faq/vneid-activate.md:13: {{police_phone}} is empty in commune.toml: the bot will say it is not " \
-           "updated yet" in messages(content_dir, "warning")
+    assert (
+        "faq/vneid-activate.md:13: {{police_phone}} is empty in commune.toml: the bot will say it is not "
+        "updated yet" in messages(content_dir, "warning")
+    )
 
 
 def test_rendered_answer_must_fit_telegram(content_dir: Path) -> None:
@@ -192,10 +206,12 @@ def test_missing_taxonomy_topic(content_dir: Path) -> None:
 
 
 def test_commune_problems(content_dir: Path) -> None:
-    text = (COMMUNE.replace('quiet_end = "06:30"', 'quiet_end = "6h3"')
-            .replace('"13:30-17:00"', '"17:00-13:30"')
-            .replace('id = "thon-2"', 'id = "thon-1"')
-            .replace("weekdays = [1, 2, 3, 4, 5]", "weekdays = [1, 2, 8]"))
+    text = (
+        COMMUNE.replace('quiet_end = "06:30"', 'quiet_end = "6h3"')
+        .replace('"13:30-17:00"', '"17:00-13:30"')
+        .replace('id = "thon-2"', 'id = "thon-1"')
+        .replace("weekdays = [1, 2, 3, 4, 5]", "weekdays = [1, 2, 8]")
+    )
     write(content_dir, "commune.toml", text)
     assert messages(content_dir) == [
         "commune.toml:8: 'quiet_end' must be a time written as HH:MM, not '6h3'",

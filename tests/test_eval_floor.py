@@ -79,8 +79,9 @@ def test_dev_set_floor(service: FaqService) -> None:
     assert rejected >= REJECT_FLOOR, "\n".join(misses)
 
 
-def test_cli_ask_json_lines(service: FaqService, monkeypatch: pytest.MonkeyPatch,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_ask_json_lines(
+    service: FaqService, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import io
     import json
 

@@ -14,40 +14,111 @@ from bot.faq.index import FaqIndex, Match, trigrams
 from bot.faq.service import FaqService
 
 
-def faq(fid: str, title: str, questions: list[str], keywords: list[str] = [], body: str = "",  # noqa: B006
-        related: list[str] = [], group: str = "g") -> Faq:  # noqa: B006
+def faq(
+    fid: str,
+    title: str,
+    questions: list[str],
+    keywords: tuple[str, ...] = (),
+    body: str = "",
+    related: tuple[str, ...] = (),
+    group: str = "g",
+) -> Faq:
     return Faq(
-        id=fid, title=title, group=group, questions=tuple(questions), keywords=tuple(keywords),
-        related=tuple(related), as_of=date(2026, 11, 20), sources=("test",), body=body or title,
-        path=Path(f"{fid}.md"), line=10,
+        id=fid,
+        title=title,
+        group=group,
+        questions=tuple(questions),
+        keywords=tuple(keywords),
+        related=tuple(related),
+        as_of=date(2026, 11, 20),
+        sources=("test",),
+        body=body or title,
+        path=Path(f"{fid}.md"),
+        line=10,
     )
 
 
 FAQS = [
-    faq("otp", "Không nhận được mã OTP", [
-        "không nhận được mã OTP VNeID", "ko nhan duoc otp", "mã xác thực gửi về chậm", "otp hết hạn",
-        "bấm gửi lại mã mà không thấy", "chờ mãi không có tin nhắn mã",
-    ], ["otp", "mã xác thực"], related=["password", "missing-id", "phone"]),
-    faq("password", "Quên mật khẩu VNeID", [
-        "quên mật khẩu vneid", "quen mat khau dang nhap", "lấy lại mật khẩu", "đặt lại mật khẩu mới",
-        "quên mk vneid", "không nhớ mật khẩu đăng nhập",
-    ], ["quên mật khẩu"], related=["otp"]),
-    faq("phone", "Đổi số điện thoại trên VNeID", [
-        "đổi số điện thoại vneid", "doi so dien thoai", "thay số điện thoại mới", "mất sim cũ đổi số",
-        "đổi sđt tài khoản định danh", "số điện thoại đăng ký bị sai",
-    ], ["đổi số"], body="Gọi tổng đài 1900 0368 hoặc đến **công an xã**."),
-    faq("register", "Đăng ký định danh mức 2 ở đâu", [
-        "đăng ký định danh mức 2 ở đâu", "dang ky dinh danh muc 2", "làm mức 2 mang gì",
-        "dk muc 2 o dau", "làm định danh có mất tiền không", "làm mức 2 ở công an xã",
-    ], ["mức 2", "đăng ký"], body="Đến công an xã, mang thẻ căn cước."),
-    faq("mother", "Má tôi già yếu có cần làm gì", [
-        "má tôi già có phải làm không", "má già yếu đi lại khó", "người già yếu làm thế nào",
-        "má tôi không đi được", "cho má làm ở nhà", "má tôi bị bệnh",
-    ]),
-    faq("code", "Mã số định danh cá nhân là gì", [
-        "mã số định danh là gì", "mã định danh cá nhân xem ở đâu", "số định danh 12 số",
-        "mã số trên thẻ", "tra mã số định danh", "mã cá nhân của tôi",
-    ]),
+    faq(
+        "otp",
+        "Không nhận được mã OTP",
+        [
+            "không nhận được mã OTP VNeID",
+            "ko nhan duoc otp",
+            "mã xác thực gửi về chậm",
+            "otp hết hạn",
+            "bấm gửi lại mã mà không thấy",
+            "chờ mãi không có tin nhắn mã",
+        ],
+        ("otp", "mã xác thực"),
+        related=("password", "missing-id", "phone"),
+    ),
+    faq(
+        "password",
+        "Quên mật khẩu VNeID",
+        [
+            "quên mật khẩu vneid",
+            "quen mat khau dang nhap",
+            "lấy lại mật khẩu",
+            "đặt lại mật khẩu mới",
+            "quên mk vneid",
+            "không nhớ mật khẩu đăng nhập",
+        ],
+        ("quên mật khẩu",),
+        related=("otp",),
+    ),
+    faq(
+        "phone",
+        "Đổi số điện thoại trên VNeID",
+        [
+            "đổi số điện thoại vneid",
+            "doi so dien thoai",
+            "thay số điện thoại mới",
+            "mất sim cũ đổi số",
+            "đổi sđt tài khoản định danh",
+            "số điện thoại đăng ký bị sai",
+        ],
+        ("đổi số",),
+        body="Gọi tổng đài 1900 0368 hoặc đến **công an xã**.",
+    ),
+    faq(
+        "register",
+        "Đăng ký định danh mức 2 ở đâu",
+        [
+            "đăng ký định danh mức 2 ở đâu",
+            "dang ky dinh danh muc 2",
+            "làm mức 2 mang gì",
+            "dk muc 2 o dau",
+            "làm định danh có mất tiền không",
+            "làm mức 2 ở công an xã",
+        ],
+        ("mức 2", "đăng ký"),
+        body="Đến công an xã, mang thẻ căn cước.",
+    ),
+    faq(
+        "mother",
+        "Má tôi già yếu có cần làm gì",
+        [
+            "má tôi già có phải làm không",
+            "má già yếu đi lại khó",
+            "người già yếu làm thế nào",
+            "má tôi không đi được",
+            "cho má làm ở nhà",
+            "má tôi bị bệnh",
+        ],
+    ),
+    faq(
+        "code",
+        "Mã số định danh cá nhân là gì",
+        [
+            "mã số định danh là gì",
+            "mã định danh cá nhân xem ở đâu",
+            "số định danh 12 số",
+            "mã số trên thẻ",
+            "tra mã số định danh",
+            "mã cá nhân của tôi",
+        ],
+    ),
 ]
 GROUPS = [Group("g", "Nhóm"), Group("empty", "Không có gì")]
 ABBREVIATIONS = {"dk": "đăng ký", "mk": "mật khẩu", "ko": "không", "sdt": "số điện thoại", "vnied": "vneid"}
@@ -56,8 +127,12 @@ ABBREVIATIONS = {"dk": "đăng ký", "mk": "mật khẩu", "ko": "không", "sdt"
 @pytest.fixture(scope="module")
 def content() -> Content:
     return Content(
-        commune=blank_commune(), faqs={f.id: f for f in FAQS}, groups=GROUPS, abbreviations=ABBREVIATIONS,
-        out_of_scope=("thoi tiet", "xo so", "xin viec"), templates={},
+        commune=blank_commune(),
+        faqs={f.id: f for f in FAQS},
+        groups=GROUPS,
+        abbreviations=ABBREVIATIONS,
+        out_of_scope=("thoi tiet", "xo so", "xin viec"),
+        templates={},
     )
 
 
@@ -71,19 +146,22 @@ def top(index: FaqIndex, query: str) -> str | None:
     return found[0].faq_id if found else None
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("Không nhận được mã OTP", "otp"),
-    ("khong nhan duoc ma otp", "otp"),
-    ("KHÔNG NHẬN ĐƯỢC OTP!!!", "otp"),
-    ("quên mật khẩu", "password"),
-    ("quen mk", "password"),  # abbreviation
-    ("qen mat khau", "password"),  # typo
-    ("quên mật khẩuu vnied", "password"),  # typo + abbreviation of a typo
-    ("doi sdt", "phone"),
-    ("đổi số đt khác", "phone"),
-    ("dk dinh danh o dau", "register"),
-    ("ĐĂNG KÝ MỨC 2", "register"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Không nhận được mã OTP", "otp"),
+        ("khong nhan duoc ma otp", "otp"),
+        ("KHÔNG NHẬN ĐƯỢC OTP!!!", "otp"),
+        ("quên mật khẩu", "password"),
+        ("quen mk", "password"),  # abbreviation
+        ("qen mat khau", "password"),  # typo
+        ("quên mật khẩuu vnied", "password"),  # typo + abbreviation of a typo
+        ("doi sdt", "phone"),
+        ("đổi số đt khác", "phone"),
+        ("dk dinh danh o dau", "register"),
+        ("ĐĂNG KÝ MỨC 2", "register"),
+    ],
+)
 def test_finds_the_right_faq(index: FaqIndex, query: str, expected: str) -> None:
     assert top(index, query) == expected
 
@@ -127,8 +205,12 @@ def test_k_and_empty_queries(index: FaqIndex) -> None:
 def test_field_weights_title_beats_body() -> None:
     faqs = [
         faq("in-title", "Khóa tài khoản", ["câu một", "câu hai", "câu ba", "câu bốn", "câu năm", "câu sáu"]),
-        faq("in-body", "Việc khác", ["hỏi một", "hỏi hai", "hỏi ba", "hỏi bốn", "hỏi năm", "hỏi sáu"],
-            body="Nội dung có nhắc khóa tài khoản một lần."),
+        faq(
+            "in-body",
+            "Việc khác",
+            ["hỏi một", "hỏi hai", "hỏi ba", "hỏi bốn", "hỏi năm", "hỏi sáu"],
+            body="Nội dung có nhắc khóa tài khoản một lần.",
+        ),
     ]
     content = Content(blank_commune(), {f.id: f for f in faqs}, GROUPS, {}, (), {})
     assert top(FaqIndex.build(content), "khóa tài khoản") == "in-title"
@@ -172,12 +254,15 @@ def test_service_empty(service: FaqService, text: str) -> None:
     assert answer.status == "empty" and answer.topic is None and answer.candidates == ()
 
 
-@pytest.mark.parametrize("text", [
-    "thời tiết ngày mai thế nào",
-    "kết quả xổ số hôm nay",
-    "hôm nay ăn gì",
-    "xin viec o dau",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thời tiết ngày mai thế nào",
+        "kết quả xổ số hôm nay",
+        "hôm nay ăn gì",
+        "xin viec o dau",
+    ],
+)
 def test_service_out_of_scope(service: FaqService, text: str) -> None:
     answer = service.ask(text)
     assert answer.status == "out_of_scope"

@@ -73,7 +73,12 @@ def test_has_marks_and_fillers() -> None:
 
 def test_expand_abbreviations() -> None:
     assert expand_abbreviations(tokenize("dk mk ko dc"), ABBREVIATIONS) == [
-        "đăng", "ký", "mật", "khẩu", "không", "dc",
+        "đăng",
+        "ký",
+        "mật",
+        "khẩu",
+        "không",
+        "dc",
     ]
     assert expand_abbreviations(tokenize("đk vn-id"), ABBREVIATIONS) == ["đăng", "ký", "vneid"]
     assert expand_abbreviations(tokenize("DK"), compile_abbreviations(ABBREVIATIONS)) == ["đăng", "ký"]
@@ -121,8 +126,7 @@ def test_any_input_is_survived(text: str) -> None:
 def test_random_unicode_never_raises() -> None:
     rng = random.Random(20261126)
     alphabet = (
-        "aăâbcdđeêghiklmnoôơpqrstuưvxyAĂÂĐ 0123456789.,!?<>&\"'\n\t"
-        "\u0300\u0301\u0303\u0309\u0323\u200b\u200d\ufeff😀🇻🇳"
+        "aăâbcdđeêghiklmnoôơpqrstuưvxyAĂÂĐ 0123456789.,!?<>&\"'\n\t\u0300\u0301\u0303\u0309\u0323\u200b\u200d\ufeff😀🇻🇳"
     )
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))

@@ -117,11 +117,14 @@ class Pacer:
     def paused(self) -> bool:
         return self._paused_until > self._monotonic()
 
-    async def acquire(self) -> None:
+    async def acquire(self, give_up: Callable[[], bool] = lambda: False) -> bool:
+        """Wait for the next slot; False when `give_up()` turned true during a flood-control pause."""
         while True:
             now = self._monotonic()
             if self._paused_until > now:
-                await asyncio.sleep(self._paused_until - now)
+                if give_up():
+                    return False
+                await asyncio.sleep(min(self._paused_until - now, 0.5))
                 continue
             slot = max(self._next, now - self.burst * self.interval)
             self._next = slot + self.interval
@@ -129,7 +132,7 @@ class Pacer:
                 await asyncio.sleep(slot - now)
                 if self._paused_until > self._monotonic():
                     continue  # a 429 arrived meanwhile: wait it out, then take a new slot
-            return
+            return True
 
 
 # --- the engine ----------------------------------------------------------------------------------------
@@ -154,7 +157,6 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.window <= 0:
             self.window = window_for(self.rate)
-
 
 
 @dataclass
@@ -188,7 +190,7 @@ class Engine:
         self._workers: dict[int, asyncio.Task[Any]] = {}
         self._tick_lock = asyncio.Lock()
         self.floods = 0
-        self.latency = 0.05  # the fastest recent send (seconds): how many sends to keep in flight
+        self.latency = 0.0  # the fastest recent send (seconds): sets how many sends are kept in flight
         self._block_min, self._block_count = float("inf"), 0
 
     # lifecycle
@@ -388,7 +390,7 @@ class Engine:
                     exhausted = True
                 queue.extend(batch or ())
                 continue
-            await self.pacer.acquire()
+            await self.pacer.acquire(self._stopped)
             reason = self._why_stop()
             if reason is not None:
                 continue
@@ -411,13 +413,18 @@ class Engine:
 
     def _observe(self, seconds: float) -> None:
         """Keep the fastest recent send time — the network's own latency, without the time spent queueing
-        behind our own sends: the minimum over the last 100 to 200 sends."""
+        behind our own sends: the minimum over blocks of 200 sends. It starts at 0 (two sends in flight)
+        and grows only as far as measured: from above, queueing behind one's own sends (or a busy CPU)
+        would pass for latency and ask for ever more sends in flight."""
         self._block_min = min(self._block_min, seconds)
         self._block_count += 1
-        if self._block_count >= 100:
+        if self._block_count >= 200:
             self.latency, self._block_min, self._block_count = self._block_min, float("inf"), 0
         else:
             self.latency = min(self.latency, self._block_min)
+
+    def _stopped(self) -> bool:
+        return not self.running
 
     def _why_stop(self) -> str | None:
         if not self.running:
@@ -463,10 +470,8 @@ class Engine:
         tries = 0
         first = True
         while True:
-            if not first:
-                if not self.running:
-                    return Outcome(recipient.user_id, "pending", tries)
-                await self.pacer.acquire()
+            if not first and not await self.pacer.acquire(self._stopped):
+                return Outcome(recipient.user_id, "pending", tries)  # stopping: back to the queue, unsent
             first = False
             started = time.monotonic()
             try:

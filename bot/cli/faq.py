@@ -1,4 +1,4 @@
-"""`ask` (query the FAQ engine) and `content check` (validate content/); `content gaps` is a hook below."""
+"""`ask` (query the FAQ engine), `content check` (validate content/) and `content gaps`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
+from bot.cli import gaps as gaps_cli
 from bot.cli.common import print_json
 from bot.config import load_settings
 from bot.content import ContentError, load_content
@@ -28,22 +29,7 @@ def add_parsers(sub: Any) -> None:
     csub = content.add_subparsers(dest="content_command", required=True)
     check = csub.add_parser("check", help="validate content/: file:line problems, exit 1 on errors")
     check.set_defaults(func=cmd_check)
-    add_gaps_parser(csub)
-
-
-def add_gaps_parser(csub: Any) -> None:
-    """Hook for `content gaps` (questions the bot could not answer, read from storage).
-
-    The lead implements it in a storage-aware module: replace this function's body with that module's
-    parser registration (e.g. `gaps_cli.add_parser(csub)`). Until then the command says it is missing.
-    """
-    gaps = csub.add_parser("gaps", help="questions the bot could not answer (not available yet)")
-    gaps.set_defaults(func=cmd_gaps_missing)
-
-
-def cmd_gaps_missing(args: argparse.Namespace) -> int:
-    print("content gaps: not implemented yet", file=sys.stderr)
-    return 2
+    gaps_cli.add_parser(csub)  # storage-backed: bot/cli/gaps.py
 
 
 def cmd_check(args: argparse.Namespace) -> int:

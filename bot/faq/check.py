@@ -155,9 +155,7 @@ def _body_problems(item: Faq | Template, content: Content, commune_ok: bool, wha
                 )
         if "<" in line and re.search(r"</?[a-zA-Z][^>]*>", line):
             problems.append(
-                Problem(
-                    item.path, number, "HTML is not interpreted: the tags will be shown as typed", "warning"
-                )
+                Problem(item.path, number, "HTML is not interpreted: the tags will be shown as typed", "warning")
             )
     rendered = render_html(item, content.commune, UNKNOWN_SAMPLE)
     size = visible_length(rendered) + len(item.title) + ANSWER_FRAME_CHARS
@@ -190,17 +188,14 @@ def _check_faqs(content: Content, commune_ok: bool) -> list[Problem]:
                 Problem(
                     faq.path,
                     at("questions"),
-                    f"only {len(faq.questions)} questions: write at "
-                    f"least {MIN_QUESTIONS} ways residents ask it",
+                    f"only {len(faq.questions)} questions: write at least {MIN_QUESTIONS} ways residents ask it",
                 )
             )
         if faq.group not in group_ids:
             problems.append(Problem(faq.path, at("group"), f"group '{faq.group}' is not in faq/_groups.toml"))
         for rid in faq.related:
             if rid == faq.id:
-                problems.append(
-                    Problem(faq.path, at("related"), "an FAQ cannot be related to itself", "warning")
-                )
+                problems.append(Problem(faq.path, at("related"), "an FAQ cannot be related to itself", "warning"))
             elif rid not in content.faqs:
                 problems.append(Problem(faq.path, at("related"), f"related id '{rid}' has no FAQ file"))
         if len(faq.title) > TITLE_WARN_CHARS:

@@ -72,7 +72,7 @@ OVERLAP_WEIGHT = 0.0  # share of the best single-question overlap in the ranking
 # Speed at large sizes (thousands of FAQs); a collection smaller than POSTING_CAP is scored exactly.
 POSTING_CAP = 400  # FAQs kept per term (see FaqIndex.__init__)
 SCORE_BUDGET = 4000  # posting entries added up per query before the shortlist takes over (_raw_scores)
-SHORTLIST = 64
+SHORTLIST = 32  # FAQs kept for the weaker terms once the budget is spent
 
 # Confidence = P(in scope) × P(right FAQ | in scope): two logistic functions of the match's Features
 # (bias, coverage, trigram, overlap, margin, novelty, length). Fitted by `bench/faq.py --calibrate`: the
@@ -230,11 +230,12 @@ class FaqIndex:
         self.n = n
         self._term_of_key: dict[str, str] = {}  # accent key → folded term
         cache: dict[str, _Segment] = {}
+        pool: dict[str, str] = {}  # one string object per distinct term or 3-gram, shared by all tables
 
         def analysed(text: str) -> _Segment:
             seg = cache.get(text)
             if seg is None:
-                seg = cache[text] = self._analyse_segment(text)
+                seg = cache[text] = self._analyse_segment(text, pool)
             return seg
 
         # Pass 1: analyse every segment; field lengths for BM25F's length normalisation.
@@ -252,6 +253,22 @@ class FaqIndex:
             name: (sum(sum(seg.length for seg in doc[name]) for doc in docs) / n if n else 0.0) or 1.0
             for name in FIELDS
         }
+        # Per FAQ: its title and questions as 3-gram sets and term sets (for the re-ranking features); the
+        # terms residents use when asking (a short query made of one of them is a keyword of our domain).
+        self._question_grams: list[list[frozenset[str]]] = []
+        question_terms: list[list[frozenset[str]]] = []
+        asking: set[str] = set()
+        for doc in docs:
+            lines = doc["title"] + doc["questions"]
+            self._question_grams.append(
+                [frozenset(pool.setdefault(g, g) for g in trigrams(seg.line)) for seg in lines if seg.line]
+            )
+            question_terms.append([seg.term_set for seg in lines if seg.term_set])
+            for name in ("title", "questions", "keywords"):
+                for seg in doc[name]:
+                    asking.update(seg.term_set)
+        self.asking_terms: frozenset[str] = frozenset(asking)
+
         # Pass 2: field-weighted, length-normalised term frequencies: folded, and for the syllables written
         # with several accents in the FAQs ("mã", "má"…), per accent key and typed-without-marks ("wild").
         keys_of: dict[str, set[str]] = {}
@@ -282,6 +299,9 @@ class FaqIndex:
                             if slot is None:
                                 slot = table[key] = {}
                             slot[d] = slot.get(d, 0.0) + w * count
+        del docs
+        cache.clear()
+        pool.clear()
 
         # IDF per folded term. A bigram weighs as much as it is a phrase: "kich hoat" (the two syllables
         # nearly always together) counts fully, a chance neighbourhood like "dan kich" ("hướng dẫn kích
@@ -295,26 +315,34 @@ class FaqIndex:
                 idf *= min(1.0, totals[term] / rarest) ** PHRASE_POWER * BIGRAM_WEIGHT
             self.idf[term] = idf
         self.max_idf = math.log(1.0 + (n + 0.5) / 0.5) if n else 1.0
+        del totals
+        self._question_sets: list[list[tuple[frozenset[str], float]]] = [
+            [(terms, sum(self.idf.get(t, 0.0) for t in terms)) for terms in per_doc] for per_doc in question_terms
+        ]
 
-        # Postings of pre-saturated contributions: idf · tf / (k1 + tf).
-        sat = self._saturate
-        self.fold_post: dict[str, dict[int, float]] = {
-            term: {d: idf * sat(tf) for d, tf in post.items()}
-            for term, post in fold_w.items()
-            if (idf := self.idf[term]) > 0
-        }
-        # Static pruning for large collections: a syllable found in very many FAQs keeps only the FAQs where
-        # it weighs most (title, questions, keywords); elsewhere it is background noise. Never applies
-        # below POSTING_CAP FAQs, so small collections are scored exactly.
-        for term, post in self.fold_post.items():
+        # Postings of pre-saturated contributions, idf · tf / (k1 + tf), computed in place. Static pruning
+        # for large collections: a syllable found in very many FAQs keeps only the FAQs where it weighs
+        # most (title, questions, keywords); elsewhere it is background noise. Never applies below
+        # POSTING_CAP FAQs, so small collections are scored exactly.
+        raw_ambiguous = {term: dict(fold_w[term]) for term in ambiguous if term in fold_w}
+        k1 = K1
+        self.fold_post: dict[str, dict[int, float]] = {}
+        for term, post in fold_w.items():
+            idf = self.idf[term]
+            if idf <= 0:
+                continue
+            for d, tf in post.items():
+                post[d] = idf * tf / (k1 + tf)
             if len(post) > POSTING_CAP:
-                self.fold_post[term] = dict(sorted(heapq.nlargest(POSTING_CAP, post.items(), key=itemgetter(1))))
+                post = dict(sorted(heapq.nlargest(POSTING_CAP, post.items(), key=itemgetter(1))))
+            self.fold_post[term] = post
+        del fold_w
         # For syllables typed with marks: the same accent (or text typed without marks) matches fully,
         # other accents count at most ACCENT_MISMATCH of the term's weight. A term written with a single
         # accent in all FAQs needs no posting of its own.
         self.acc_post: dict[str, dict[int, float]] = {}
         self._accented_terms: frozenset[str] = frozenset(keys_of)
-        k1, mismatch = K1, ACCENT_MISMATCH
+        mismatch = ACCENT_MISMATCH
         for term, keys in keys_of.items():
             base = self.fold_post.get(term)
             if base is None:
@@ -325,7 +353,7 @@ class FaqIndex:
                 continue
             idf = self.idf[term]
             wild = wild_w.get(term, {})
-            total_tf = fold_w[term]
+            total_tf = raw_ambiguous[term]
             for key in sorted(keys):
                 exact = acc_w.get(key, {})
                 accent_post: dict[int, float] = {}
@@ -335,28 +363,14 @@ class FaqIndex:
                     full = match / (k1 + match)
                     accent_post[d] = idf * (full + mismatch * max(tf / (k1 + tf) - full, 0.0))
                 self.acc_post[key] = accent_post
+        del acc_w, wild_w, raw_ambiguous
         # Highest contribution in each posting (keyed by the posting's identity; accent postings may alias).
         self._ceiling: dict[int, float] = {
             id(post): max(post.values(), default=0.0) for post in (*self.fold_post.values(), *self.acc_post.values())
         }
 
-        # Per FAQ: its title and questions as 3-gram sets and as term sets (for the re-ranking features).
-        self._question_grams: list[list[frozenset[str]]] = []
-        self._question_sets: list[list[tuple[frozenset[str], float]]] = []
-        for doc in docs:
-            lines = doc["title"] + doc["questions"]
-            self._question_grams.append([trigrams(seg.line) for seg in lines if seg.line])
-            self._question_sets.append(
-                [(seg.term_set, sum(self.idf.get(t, 0.0) for t in seg.term_set)) for seg in lines if seg.term_set]
-            )
-
-        # Terms residents use when asking (titles, questions, keywords): a short query made of one of them
-        # is a keyword of our domain ("otp", "căn cước").
-        self.asking_terms: frozenset[str] = frozenset(
-            t for doc in docs for name in ("title", "questions", "keywords") for seg in doc[name] for t in seg.term_set
-        )
         # Vocabulary of folded syllables, with a one-deletion index for typo correction.
-        self.vocabulary: frozenset[str] = frozenset(t for t in fold_w if " " not in t)
+        self.vocabulary: frozenset[str] = frozenset(t for t in self.idf if " " not in t)
         self._deletion_index: dict[str, list[str]] = {}
         for word in self.vocabulary:
             if len(word) >= 3 and word.isalpha():
@@ -373,10 +387,6 @@ class FaqIndex:
         bodies = [render_plain(f, content.commune, "") for f in faqs]
         return cls(faqs, compile_abbreviations(content.abbreviations), bodies)
 
-    @staticmethod
-    def _saturate(tf: float) -> float:
-        return tf / (K1 + tf) if tf > 0 else 0.0
-
     def _syllables(self, text: str) -> tuple[list[str], list[str], bool]:
         """(typed syllables, expanded syllables, typed with marks?) with particles dropped."""
         typed = [t for t in tokenize(text) if not is_filler(t)]
@@ -389,7 +399,7 @@ class FaqIndex:
         expanded = expand_abbreviations(typed, self.abbreviations)
         return typed, expanded, accented
 
-    def _analyse_segment(self, text: str) -> _Segment:
+    def _analyse_segment(self, text: str, pool: dict[str, str]) -> _Segment:
         typed, expanded, accented = self._syllables(text)
         counts: dict[str, int] = {}
         accent_counts: dict[str, int] = {}
@@ -406,7 +416,10 @@ class FaqIndex:
                 if previous is not None:
                     pk = previous[1]
                     both = f"{pk} {key}" if pk is not None and key is not None else None
-                    pairs.append((f"{previous[0]} {folded}", both))
+                    bigram = f"{previous[0]} {folded}"
+                    pairs.append(
+                        (pool.setdefault(bigram, bigram), None if both is None else pool.setdefault(both, both))
+                    )
                 previous = (folded, key)
                 for term, term_key in pairs:
                     if is_typed:

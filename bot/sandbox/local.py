@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import logging
 import re
 import sys
@@ -233,15 +234,46 @@ async def press_numbered(local: LocalBot, persona: Persona, last: dict[int, Sent
     write(f"no button #{n}\n> ")
 
 
+def web_banner(url: str) -> str:
+    """What `make run` prints: the web chat's address, in Vietnamese and English."""
+    line = "─" * 72
+    return "\n".join([
+        line,
+        f"  Trang chat thử / Web chat:   {url}",
+        "  Mở địa chỉ này bằng trình duyệt.  Open this address in a web browser.",
+        "  Chỉ máy này mở được (127.0.0.1), không cần Telegram hay Internet.",
+        "  Only this computer can open it; no Telegram account, no internet needed.",
+        "  Dừng / Stop: Ctrl+C.   Chat trong cửa sổ lệnh / Terminal chat: make chat",
+        line,
+    ])
+
+
 async def run_local(settings: Settings, terminal: bool, web: bool) -> None:
-    """`python -m bot run` without a token (web chat) and `python -m bot chat` (terminal chat)."""
+    """`python -m bot run` without a token: the web chat on 127.0.0.1:settings.web_port (the page is the
+    chat, so no terminal chat runs next to it); `run --no-web` from a terminal and `python -m bot chat`:
+    the terminal chat."""
     from bot.cli.run import wait_for_signal
 
     port = settings.web_port if web else 0
-    async with local_bot(settings, port=port) as local:
-        print(f"Local sandbox on {local.sandbox.url} (127.0.0.1 only; no Telegram, no internet).")
-        if terminal:
-            await terminal_chat(local)
-        else:
-            print("Stop with Ctrl+C.")
-            await wait_for_signal()
+    try:
+        async with local_bot(settings, port=port) as local:
+            if web:
+                from bot.sandbox.web import WebChat
+
+                page = WebChat(local)
+                page.mount()
+                print(web_banner(page.url), flush=True)
+                await wait_for_signal()
+                return
+            print(f"Local sandbox on {local.sandbox.url} (127.0.0.1 only; no Telegram, no internet).", flush=True)
+            if terminal:
+                await terminal_chat(local)
+            else:
+                print("Stop with Ctrl+C.", flush=True)
+                await wait_for_signal()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(f"Port {port} is busy (cổng {port} đang bận): set another one, e.g. BOT_WEB_PORT={port + 1} make run",
+              file=sys.stderr)
+        raise SystemExit(1) from None
