@@ -123,8 +123,6 @@ def register(app: App, catalogs: Catalogs) -> None:
     menu_actions: dict[str, Any] = {
         "faq": faq.browse,
         "contacts": start.show_contacts,
-        "subscribe": start.coming_soon,
-        "request": start.coming_soon,
     }
 
     # 1. Commands (Latin names, plus Vietnamese aliases where Telegram allows them).

@@ -99,13 +99,3 @@ async def not_text(update: Update, context: Ctx) -> None:
         return
     _ = tr(update, context)
     await message.reply_text(_("Sorry, I can only read text messages for now. Please type your question."))
-
-
-async def coming_soon(update: Update, context: Ctx) -> None:
-    """A feature that is not available yet on this deployment."""
-    message = update.effective_message
-    if message is None:
-        return
-    _ = tr(update, context)
-    await message.reply_text(_("This feature is coming soon. Meanwhile, please contact the commune police.")
-                             + "\n\n" + contacts_html(update, context), parse_mode=ParseMode.HTML)
