@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 # Thursday 10 December 2026, 09:00 in Asia/Ho_Chi_Minh: "send now" is never refused for quiet hours.
 DAYTIME = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
+QUESTION = "kich hoat dinh danh muc 2 o dau"
+# "Activate level-2 ID, where?": the activation steps or the level-2 registration (where to go) both answer
+# it; the FAQ engine is tuned over time, so the test accepts either and checks the page shows its choice.
+RIGHT_ANSWERS = {"vneid-activate", "vneid-level2-register"}
 
 
 @pytest_asyncio.fixture
@@ -122,12 +126,14 @@ async def test_resident_officer_and_culture_officer_play_in_the_browser(
     await expect(page.locator("#keyboard .kb-button")).to_have_count(4)  # the main menu
     await shot("01-start")
 
-    await send("kich hoat dinh danh muc 2 o dau")
-    title = svc().faq.faq("vneid-activate").title
+    topic = svc().faq.ask(QUESTION).topic
+    assert topic in RIGHT_ANSWERS
+    await send(QUESTION)
+    title = svc().faq.faq(topic).title
     answer = bot_messages.filter(has=page.locator(".text b", has_text=title)).last
     await expect(answer).to_be_visible()  # the title in bold: HTML rendered as Telegram renders it
-    await expect(answer.locator(".text a").first).to_have_attribute("href", "http://vneid.gov.vn")
-    await expect(page.locator("#question")).to_contain_text("vneid-activate")
+    await expect(answer.locator(".text i").last).to_be_visible()  # "information checked on …" in italics
+    await expect(page.locator("#question")).to_contain_text(topic)
     await expect(page.locator("#question")).to_contain_text(vi("answered"))
     await shot("02-answer-and-panel")
 
@@ -211,8 +217,7 @@ async def test_resident_officer_and_culture_officer_play_in_the_browser(
     menu_id = await message_id(menu)
     await press("cpn")
     await expect(message(menu_id).locator(".edited")).to_be_visible()  # now it asks for the text
-    announcement = "Họp dân thôn 3 lúc 19:00 thứ Bảy: hướng dẫn cài VNeID."
-    await send(announcement)
+    await send("Họp dân **thôn 3** lúc 19:00 thứ Bảy: hướng dẫn cài VNeID.\nXem thêm: https://dichvucong.gov.vn")
     await press("cpa:all")
     await press("cpw:now")
     await expect(message_with_button("cpk")).to_be_visible()
@@ -224,7 +229,12 @@ async def test_resident_officer_and_culture_officer_play_in_the_browser(
     # --- the resident got it --------------------------------------------------------------------------------
     await expect(page.locator(f".persona[data-persona='{RESIDENT_1.key}'] .badge")).to_be_visible()
     await page.click(f".persona[data-persona='{RESIDENT_1.key}']")
-    await expect(bot_messages.filter(has_text=announcement)).to_have_count(1)
+    received = bot_messages.filter(has_text="hướng dẫn cài VNeID")
+    await expect(received).to_have_count(1)
+    # Rendered as Telegram renders it: bold, a link, the line break kept.
+    await expect(received.locator(".text b")).to_have_text("thôn 3")
+    await expect(received.locator(".text a")).to_have_attribute("href", "https://dichvucong.gov.vn")
+    assert "VNeID.\nXem thêm" in await received.locator(".text").inner_text()
     await shot("10-resident-received")
 
     # --- what users type is shown as text, never run as markup ---------------------------------------------

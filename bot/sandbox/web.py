@@ -72,6 +72,7 @@ SECURITY_HEADERS = (
 PANEL_REQUESTS = 12  # the newest requests shown (open ones first)
 PANEL_CAMPAIGNS = 6
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
+_TAG = re.compile(r"<[^>]*>")
 
 # The page's words: English message ids, translated with the bot's catalogs (domain "web").
 LABELS: dict[str, str] = {
@@ -346,7 +347,7 @@ class WebChat:
                 "id": c.id,
                 "status": c.status,
                 "status_label": _(CAMPAIGN_STATUS.get(c.status, c.status)),
-                "text": " ".join(c.body.split())[:80],
+                "text": " ".join(html.unescape(_TAG.sub("", c.html)).split())[:80],  # as residents read it
                 "audience": audience,
                 "when": _when(c.next_at or c.first_at, lang),
                 "repeat": c.repeat or "",
