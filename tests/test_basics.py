@@ -94,3 +94,20 @@ def test_catalogs_load_and_translate() -> None:
     assert catalogs.gettext("vi")("Choose a topic:") == "Chọn chủ đề:"
     assert catalogs.gettext("en")("Choose a topic:") == "Choose a topic:"
     assert catalogs.gettext("xx")("Choose a topic:") == "Chọn chủ đề:"
+
+
+def test_no_message_id_is_translated_differently_in_two_domains() -> None:
+    """Catalogs merge every domain of a language; a msgid in two .po files must agree, or one silently wins."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted((ROOT / "content" / "locales" / "vi" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fp:
+            for message in read_po(fp):
+                if not message.id or not isinstance(message.id, str):
+                    continue
+                if message.id in seen and seen[message.id][1] != message.string:
+                    clashes.append((message.id, seen[message.id][0], po.name))
+                seen.setdefault(message.id, (po.name, str(message.string)))
+    assert clashes == []
