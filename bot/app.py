@@ -116,7 +116,8 @@ async def open_services(settings: Settings, content: Content | None = None,
         staff=Staff(db, settings.admin_ids),
         helpdesk=HelpdeskService(HelpStore(db), Staff(db, settings.admin_ids), Residents(db), content.commune,
                                  settings.retention_days),
-        campaigns=Campaigns(db, content, catalogs, Staff(db, settings.admin_ids), settings.broadcast_rate),
+        campaigns=Campaigns(db, content, catalogs, Staff(db, settings.admin_ids), settings.broadcast_rate,
+                            keep_days=settings.retention_days),
     )
 
 

@@ -20,7 +20,7 @@ from bot.campaigns.errors import CampaignError
 from bot.campaigns.report import progress_text
 from bot.campaigns.schedule import parse_clock_text, parse_when, tomorrow_morning, tonight
 from bot.campaigns.service import Campaigns
-from bot.i18n import N_, Catalogs, Translate, fmt_datetime, fmt_number, language_of
+from bot.i18n import LANGUAGES, N_, Catalogs, Translate, fmt_datetime, fmt_number, language_of
 from bot.telegram_port import TelegramPort, skip_missing_sniffio
 from handlers import callbacks as cb
 from handlers.common import NO_PREVIEW, inline, lang, svc, tr
@@ -52,7 +52,7 @@ def campaigns_of(context: Ctx) -> Campaigns:
 def broadcast_markup(catalogs: Catalogs) -> dict[str, InlineKeyboardMarkup]:
     """The button under every announcement, per language: stop receiving them."""
     return {code: inline([[(catalogs.gettext(code)("🔕 Stop receiving these"), cb.make("sbu"))]])
-            for code in ("vi", "en")}
+            for code in LANGUAGES}
 
 
 def port_of(app: App) -> TelegramPort:
@@ -543,6 +543,16 @@ async def on_editor_button(update: Update, context: Ctx) -> None:
         await edit_or_reply(update, html.escape(_("The announcement draft is cancelled. Nothing was sent.")))
         return
     if verb in ("cpa", "cpv", "cpo") and draft.step in ("audience", "when"):
+        audience = {"cpa": args[0], "cpv": f"village:{args[0]}", "cpo": f"topic:{args[0]}"}[verb]
+        if verb != "cpa" or args[0] == "all":
+            try:
+                Audience.parse(audience, service.content.commune)
+            except CampaignError:
+                await query.answer(_("This button is out of date."))
+                return
+        elif args[0] not in ("village", "topic"):
+            await query.answer(_("This button is out of date."))
+            return
         await query.answer()
         if verb == "cpa" and args[0] == "village":
             counts_by_village = await service.subscriptions.count_by_village()
@@ -553,11 +563,6 @@ async def on_editor_button(update: Update, context: Ctx) -> None:
             rows = [[(f"{_(label)} ({await service.audience_size('topic:' + t)})", cb.make("cpo", t))]
                     for t, label in TOPICS.items()]
             await edit_or_reply(update, html.escape(_("Which topic?")), inline(rows))
-            return
-        audience = {"cpa": "all", "cpv": f"village:{args[0]}", "cpo": f"topic:{args[0]}"}[verb]
-        try:
-            Audience.parse(audience, service.content.commune)
-        except CampaignError:
             return
         draft.audience, draft.step = audience, "when"
         await store.save_draft(draft)
@@ -592,7 +597,8 @@ async def on_editor_button(update: Update, context: Ctx) -> None:
         rule = service.weekly_rule(int(draft.step.split(":")[1]), time(int(args[0][:2]), int(args[0][2:])))
         await set_time(update, context, draft, None, rule)
         return
-    if verb == "cps" and draft.step in ("when", "confirm") and args[0].isdigit():
+    if verb == "cps" and draft.step in ("when", "confirm") and args[0].isdigit() \
+            and abs(int(args[0]) - service.clock().timestamp()) < 2 * 86400:  # a suggestion is for the next day
         await query.answer()
         await set_time(update, context, draft, datetime.fromtimestamp(int(args[0]), UTC))
         return

@@ -336,13 +336,7 @@ class CampaignStore:
         """
         condition, params = _audience_filter(campaign.audience)
         async with self.db.transaction() as tx:
-            moved = await tx.execute(
-                "UPDATE campaigns SET next_at = ?, status = 'sending' WHERE id = ? AND next_at = ?"
-                " AND status IN ('scheduled', 'sending', 'paused')", (next_at, campaign.id, due_at))
-            if not moved:
-                return None
-            if await tx.fetchone("SELECT 1 FROM campaign_runs WHERE campaign_id = ? AND due_at = ?",
-                                 (campaign.id, due_at)) is not None:
+            if not await self._advance(tx, campaign.id, due_at, next_at, "'sending'"):
                 return None
             run_id = await tx.execute(
                 "INSERT INTO campaign_runs(campaign_id, due_at, status, started_at)"
@@ -362,21 +356,30 @@ class CampaignStore:
     async def record_missed(self, campaign: CampaignRow, due_at: float,
                             next_at: float | None) -> RunRow | None:
         """A run that was due while the bot was down, too late to send now."""
+        # a one-off campaign that was only waiting is missed; a weekly one waits for its next week
+        missed = "CASE WHEN status = 'scheduled' THEN 'missed' ELSE status END" if next_at is None else "status"
         async with self.db.transaction() as tx:
-            moved = await tx.execute(
-                "UPDATE campaigns SET next_at = ?, status = CASE WHEN ? IS NULL AND status = 'scheduled'"
-                " THEN 'missed' ELSE status END WHERE id = ? AND next_at = ?",
-                (next_at, next_at, campaign.id, due_at))
-            if not moved:
-                return None
-            if await tx.fetchone("SELECT 1 FROM campaign_runs WHERE campaign_id = ? AND due_at = ?",
-                                 (campaign.id, due_at)) is not None:
+            if not await self._advance(tx, campaign.id, due_at, next_at, missed):
                 return None
             run_id = await tx.execute(
                 "INSERT INTO campaign_runs(campaign_id, due_at, status, finished_at, sent, failed, blocked)"
                 " VALUES (?, ?, 'missed', ?, 0, 0, 0)", (campaign.id, due_at, now()))
             row = await tx.fetchone("SELECT * FROM campaign_runs WHERE id = ?", (run_id,))
         return None if row is None else RunRow.from_row(row)
+
+    @staticmethod
+    async def _advance(tx: Transaction, campaign_id: int, due_at: float, next_at: float | None,
+                       status_sql: str) -> bool:
+        """Move a campaign past its run due at `due_at` (`status_sql`: a constant SQL expression). False
+        when something else did it already, or that run exists: each due time makes one run at most."""
+        moved = await tx.execute(
+            f"UPDATE campaigns SET next_at = ?, status = {status_sql} WHERE id = ? AND next_at = ?"
+            " AND status IN ('scheduled', 'sending', 'paused')", (next_at, campaign_id, due_at))
+        if not moved:
+            return False
+        existing = await tx.fetchone("SELECT 1 FROM campaign_runs WHERE campaign_id = ? AND due_at = ?",
+                                     (campaign_id, due_at))
+        return existing is None
 
     async def run(self, run_id: int) -> RunRow | None:
         row = await self.db.fetchone("SELECT * FROM campaign_runs WHERE id = ?", (run_id,))
@@ -478,14 +481,25 @@ class CampaignStore:
             " WHERE id = ? AND status IN ('sending', 'paused')",
             (status, now(), c.sent, c.failed, c.blocked, run_id))
 
-    async def refresh_figures(self, run_id: int) -> None:
-        """Recount the frozen figures of a finished run (sends in flight when it was cancelled)."""
+    async def close_cancelled(self, run_id: int) -> None:
+        """After a cancelled run's last send: rows still queued or claimed are cancelled, and the frozen
+        figures recounted (sends that were in flight at the cancel did happen)."""
         async with self.db.transaction() as tx:
+            await tx.execute("UPDATE deliveries SET status = 'cancelled', updated_at = ? WHERE run_id = ?"
+                             " AND status IN ('pending', 'sending')", (now(), run_id))
             rows = await tx.fetchall("SELECT status, COUNT(*) AS n FROM deliveries WHERE run_id = ?"
                                      " GROUP BY status", (run_id,))
             c = _counts(rows)
             await tx.execute("UPDATE campaign_runs SET sent = ?, failed = ?, blocked = ? WHERE id = ?"
                              " AND status != 'missed'", (c.sent, c.failed, c.blocked, run_id))
+
+    async def prune(self, finished_before: float) -> int:
+        """Forget who received runs finished before this time (their figures stay on the run)."""
+        async with self.db.transaction() as tx:
+            old = "SELECT id FROM campaign_runs WHERE finished_at < ? AND status IN ('done', 'cancelled', 'missed')"
+            n = await tx.execute(f"DELETE FROM deliveries WHERE run_id IN ({old})", (finished_before,))
+            await tx.execute(f"DELETE FROM run_reports WHERE run_id IN ({old})", (finished_before,))
+        return n
 
     async def failures(self, run_id: int, limit: int = 20) -> list[tuple[int, str]]:
         rows = await self.db.fetchall("SELECT user_id, error FROM deliveries WHERE run_id = ?"

@@ -379,3 +379,28 @@ async def test_missed_run_at_start_up(sandbox: Sandbox, bots: Bots, bot: App, cl
     assert "10:00" in notice.text
     await eventually(lambda: all(received(sandbox, users, "Còn kịp").values()))
     assert sum(received(sandbox, users, "Quá giờ").values()) == 0
+
+
+async def test_forged_editor_buttons_change_nothing(sandbox: Sandbox, bot: App) -> None:
+    svc = bot.bot_data.svc.campaigns
+    await subscribers(sandbox, bot, 3)
+    stranger = sandbox.user(1301, "Không phải cán bộ")
+    start = await stranger.ask("/start")
+    for data in ("cpn", "cpk", "cpa:all", "cpx:1", "cpw:now", "cps:99999999999", "cpu:../../etc"):
+        query = await stranger.press(start, data, forge=True)
+        assert "cũ" in ((await sandbox.wait_for_answer(query)).text or "")
+    assert await svc.store.draft(stranger.id) is None
+    editor = sandbox.user(EDITOR, "Cán bộ VH")
+    menu = await editor.ask("/campaign")
+    query = await editor.press(menu, "cpk", forge=True)  # confirm with no draft open
+    assert "cũ" in ((await sandbox.wait_for_answer(query)).text or "")
+    await editor.press(menu, "cpn")
+    await editor.ask("Tin thử")
+    for data in ("cps:999999999999999999999", "cps:1", "cpv:khong-co", "cpa:zzz", "cpd:9", "cph:2300"):
+        query = await editor.press(menu, data, forge=True)
+        assert "cũ" in ((await sandbox.wait_for_answer(query)).text or ""), data
+    draft = await svc.store.draft(editor.id)
+    assert draft is not None and draft.step == "audience" and draft.at is None
+    assert await svc.list() == []
+    await asyncio.sleep(0.3)
+    assert all(not u.messages() for u in [sandbox.get_user(20000 + i) for i in range(3)])

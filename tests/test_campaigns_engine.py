@@ -307,7 +307,7 @@ async def test_pacer_holds_the_rate() -> None:
     for _ in range(100):
         await pacer.acquire()
     elapsed = walltime.monotonic() - started
-    assert 0.45 <= elapsed <= 0.8  # 100 slots at 200/s ≈ 0.5 s (+ a small catch-up burst)
+    assert 0.45 <= elapsed <= 1.5  # 100 slots at 200/s ≈ 0.5 s (a small catch-up burst; slower when busy)
     assert window_for(25) == 10 and window_for(1000) == 100 and EngineConfig(rate=25).window == 10
 
 
@@ -352,3 +352,41 @@ async def test_a_clean_stop_during_a_long_flood_pause_loses_and_repeats_nothing(
     assert sorted(port.delivered) == ids and len(port.delivered) == len(set(port.delivered))
     report = await service.report(campaign_id)
     assert report is not None and (report.status, report.sent) == ("done", 60)
+
+
+async def test_cancel_in_the_middle_stops_before_the_next_message(world: tuple[Campaigns, FakePort, Clock]
+                                                                  ) -> None:
+    service, port, _ = world
+    await add_subscribers(service, 300)
+    campaign_id = await service.create("Tin", at=None, notify_chat_id=EDITOR)
+
+    async def cancel_at_fifty(recipient: Recipient) -> None:
+        if len(port.delivered) == 50:
+            assert await service.cancel(campaign_id, "tg:900")
+
+    port.hook = cancel_at_fifty
+    await run_all(service)
+    assert 50 <= len(port.delivered) <= 50 + service.engine.in_flight_limit()
+    report = await service.report(campaign_id)
+    assert report is not None
+    assert (report.status, report.sent, report.pending) == ("cancelled", len(port.delivered), 0)
+    left = await service.store.db.fetchval(
+        "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'sending')")
+    assert left == 0
+    assert "đã bị hủy" in port.notes[-1][1]
+    assert not await service.cancel(campaign_id, "tg:900")  # only once
+
+
+async def test_who_received_old_runs_is_forgotten(world: tuple[Campaigns, FakePort, Clock]) -> None:
+    service, _port, clock = world
+    await add_subscribers(service, 5)
+    campaign_id = await service.create("Tin", at=None)
+    await run_all(service)
+    db = service.store.db
+    assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 5
+    await db.execute("UPDATE campaign_runs SET finished_at = finished_at - 200 * 86400")
+    clock.set(clock() + timedelta(hours=2))  # the hourly clean-up comes round
+    await service.engine.tick()
+    assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 0
+    report = await service.report(campaign_id)
+    assert report is not None and (report.sent, report.recipients) == (5, 5)  # the figures stay

@@ -153,6 +153,7 @@ class EngineConfig:
     report_interval: float = 3.0  # at most one progress edit per this many seconds
     flush_interval: float = 0.2
     concurrency: int = 0  # sends awaiting their answer at once; 0: adapt to the measured latency
+    keep_days: float = 180.0  # who received a run is forgotten this long after it ended
 
     def __post_init__(self) -> None:
         if self.window <= 0:
@@ -190,8 +191,10 @@ class Engine:
         self._workers: dict[int, asyncio.Task[Any]] = {}
         self._tick_lock = asyncio.Lock()
         self.floods = 0
+        self.cancelled: set[int] = set()  # campaigns cancelled in this process: stop between two messages
         self.latency = 0.0  # the fastest recent send (seconds): sets how many sends are kept in flight
         self._block_min, self._block_count = float("inf"), 0
+        self._pruned_at = 0.0
 
     # lifecycle
 
@@ -243,6 +246,10 @@ class Engine:
             now = self.clock()
             for campaign in await self.store.due(now.timestamp()):
                 await self._start_due(campaign, now)
+            if now.timestamp() - self._pruned_at > 3600:
+                self._pruned_at = now.timestamp()
+                if await self.store.prune(now.timestamp() - self.config.keep_days * 86400):
+                    log.info("deliveries of runs older than %g days were deleted", self.config.keep_days)
             quiet = self.quiet.contains(self.local(now))
             for run in await self.store.active_runs():
                 if run.id in self._workers:
@@ -391,7 +398,7 @@ class Engine:
                 queue.extend(batch or ())
                 continue
             await self.pacer.acquire(self._stopped)
-            reason = self._why_stop()
+            reason = "cancelled" if campaign.id in self.cancelled else self._why_stop()
             if reason is not None:
                 continue
             recipient = queue.popleft()
@@ -448,7 +455,7 @@ class Engine:
                 return  # rows went back to the queue (a stop in the middle of a retry): next tick resumes
         cancelled = reason == "cancelled"
         if cancelled:
-            await self.store.refresh_figures(run_id)  # sends that were in flight at the cancel
+            await self.store.close_cancelled(run_id)
         state.counts = await self.store.counts(run_id)
         if cancelled:
             state.counts.pending = 0

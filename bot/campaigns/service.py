@@ -56,12 +56,13 @@ class Campaigns:
     """The campaign service (typed application data): storage, checks and the delivery engine."""
 
     def __init__(self, db: Database, content: Content, catalogs: Catalogs, staff: Staff, rate: float,
-                 clock: Any = utc_now) -> None:
+                 clock: Any = utc_now, keep_days: float = 180.0) -> None:
         self.content = content
         self.catalogs = catalogs
         self.store = CampaignStore(db)
         self.subscriptions = Subscriptions(db)
-        self.engine = Engine(self.store, staff, content.commune, catalogs, EngineConfig(rate=rate), clock)
+        config = EngineConfig(rate=rate, keep_days=keep_days)
+        self.engine = Engine(self.store, staff, content.commune, catalogs, config, clock)
 
     # time
 
@@ -176,7 +177,12 @@ class Campaigns:
         return await self.store.get(campaign_id)
 
     async def cancel(self, campaign_id: int, actor: str) -> bool:
-        return await self.store.cancel(campaign_id, actor)
+        """No more runs; a run being sent here stops before its next message (a bot in another process
+        notices at its next batch of recipients, within `window` messages)."""
+        cancelled = await self.store.cancel(campaign_id, actor)
+        if cancelled:
+            self.engine.cancelled.add(campaign_id)
+        return cancelled
 
     async def audience_size(self, audience: str) -> int:
         return await self.subscriptions.count(audience)
