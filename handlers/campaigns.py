@@ -21,7 +21,7 @@ from bot.campaigns.report import progress_text
 from bot.campaigns.schedule import parse_clock_text, parse_when, tomorrow_morning, tonight
 from bot.campaigns.service import Campaigns
 from bot.i18n import LANGUAGES, N_, Catalogs, Translate, fmt_datetime, fmt_number, language_of
-from bot.telegram_port import TelegramPort, skip_missing_sniffio
+from bot.telegram_port import TelegramPort
 from handlers import callbacks as cb
 from handlers.common import NO_PREVIEW, inline, lang, svc, tr
 from handlers.start import not_text, remember
@@ -62,7 +62,6 @@ def port_of(app: App) -> TelegramPort:
 
 async def on_startup(app: App) -> None:
     """Connect the engine to Telegram; poll the database for due work (and resume unfinished runs)."""
-    skip_missing_sniffio()
     engine = app.bot_data.svc.campaigns.engine
     await engine.attach(port_of(app), spawn=app.create_task, alive=lambda: app.running)
     assert app.job_queue is not None
