@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 import logging
 from datetime import datetime
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
 
 from bot.app import Ctx
+from bot.campaigns.audience import TOPICS
 from bot.helpdesk.form import Contact, Input, Pick, Text
 from bot.helpdesk.messages import Msg, Say, label, msg, render
 from bot.helpdesk.model import ref_code
@@ -224,6 +226,9 @@ async def show_mydata(update: Update, context: Ctx) -> None:
                                 status=s.helpdesk.status_line(r), date=fmt_datetime_from(r.created_at, language),
                                 name=r.full_name, phone=r.phone, village=village_name(context, r.village),
                                 id=r.id_number or "—", note=r.note or "—"), _))
+    subscription = await s.campaigns.subscriber_data(user.id)
+    if subscription is not None:
+        lines.append(subscription_line(subscription, _, language, context))
     nothing = len(lines) == 1
     if nothing:
         lines.append(_("The bot keeps nothing about you."))
@@ -232,6 +237,17 @@ async def show_mydata(update: Update, context: Ctx) -> None:
                               "{days} days.").format(days=s.settings.retention_days))
     markup = None if nothing else inline([[(_("🗑 Erase my data"), cb.make("md", "erase"))]])
     await send_html(context.bot, message.chat_id, "\n".join(lines), markup)
+
+
+def subscription_line(data: dict[str, Any], _: Translate, language: str, context: Ctx) -> str:
+    """The announcement subscription as /mydata shows it."""
+    state = (_("blocked the bot") if data["blocked"] else _("receiving") if data["active"] else _("stopped"))
+    topics = ", ".join(_(TOPICS.get(t, t)) for t in data["topics"]) or _("all topics")
+    village = village_name(context, data["village"]) if data["village"] else _("all villages")
+    return html.escape(_("• Commune announcements: {state}; village: {village}; topics: {topics}; agreed on "
+                         "{date}; announcements sent to you: {count}").format(
+        state=state, village=village, topics=topics, date=fmt_datetime_from(data["consented_at"], language),
+        count=data["deliveries"]))
 
 
 def fmt_datetime_from(at: float, language: str) -> str:
@@ -266,6 +282,7 @@ async def on_mydata_button(update: Update, context: Ctx) -> None:
         return
     await query.answer()
     cancelled = await svc(context).helpdesk.erase(user.id)
+    await svc(context).campaigns.forget_subscriber(user.id)
     log.info("erasure done for a resident (%d open request(s) cancelled)", len(cancelled))
     await send_html(context.bot, user.id, _(
         "Your data has been erased. Your open requests were cancelled. If you write to the bot again, it only "

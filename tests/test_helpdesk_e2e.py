@@ -512,3 +512,20 @@ async def test_a_notice_not_posted_before_a_restart_is_posted_at_start_up(
     await start_bot()  # restarted with the group configured: the start-up sweep posts what is missing
     notice = await notices.next()
     assert "HT-0001" in notice.text and notice.callback_data == ["hq:claim:1"]
+
+
+async def test_mydata_shows_and_erases_the_announcement_subscription(sandbox: Sandbox, bot: App) -> None:
+    resident = sandbox.user(2052, "Hạnh")
+    await say(sandbox, resident, "/start")
+    campaigns = bot.bot_data.svc.campaigns
+    village = campaigns.content.commune.villages[1]
+    await campaigns.subscriptions.add_many([(resident.id, resident.id, "vi", village.id)],
+                                           topics={resident.id: ["lua-dao"]})
+    mine = await say(sandbox, resident, "/mydata")
+    assert "Nhận thông báo của xã: đang nhận" in mine.text
+    assert village.name in mine.text
+    confirm = await press(sandbox, resident, mine, "md:erase")
+    await press(sandbox, resident, confirm, "md:erase-yes")
+    assert await campaigns.subscriber_data(resident.id) is None
+    again = await say(sandbox, resident, "/mydata")
+    assert "Bot không lưu gì về bạn" in again.text

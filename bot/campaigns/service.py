@@ -15,7 +15,7 @@ from bot.campaigns.schedule import Cron, QuietHours, ScheduleError
 from bot.content import Content, Template
 from bot.faq.render import render_html, telegram_length
 from bot.i18n import DEFAULT_LANGUAGE, N_, Catalogs, fmt_datetime
-from storage.campaigns import CampaignRow, CampaignStore, Subscriptions
+from storage.campaigns import CampaignRow, CampaignStore, Subscriptions, forget_subscriber, subscription_summary
 from storage.db import Database
 from storage.staff import Staff
 
@@ -57,6 +57,7 @@ class Campaigns:
 
     def __init__(self, db: Database, content: Content, catalogs: Catalogs, staff: Staff, rate: float,
                  clock: Any = utc_now, keep_days: float = 180.0) -> None:
+        self.db = db
         self.content = content
         self.catalogs = catalogs
         self.store = CampaignStore(db)
@@ -183,6 +184,14 @@ class Campaigns:
         if cancelled:
             self.engine.cancelled.add(campaign_id)
         return cancelled
+
+    async def subscriber_data(self, user_id: int) -> dict[str, Any] | None:
+        """What is stored about a resident's subscription (for /mydata); None when nothing is."""
+        return await subscription_summary(self.db, user_id)
+
+    async def forget_subscriber(self, user_id: int) -> None:
+        """/mydata erasure: the subscription, its topics and the resident's delivery rows."""
+        await forget_subscriber(self.db, user_id)
 
     async def audience_size(self, audience: str) -> int:
         return await self.subscriptions.count(audience)
