@@ -168,6 +168,8 @@ async def test_resident_officer_and_culture_officer_play_in_the_browser(
     # --- a help request, the phone number shared with the contact button --------------------------------
     await page.locator("#keyboard .kb-button", has_text=vi("🙋 Ask an officer for help")).click()
     await press("rq:consent:yes")
+    # Count only once the answer to the consent (the topic buttons) is on the page: no race with it.
+    await expect(message_with_button("rq:topic:level2")).to_be_visible()
     before = await bot_messages.count()
     await press("rq:topic:level2")
     await expect(bot_messages).to_have_count(before + 1)  # "your full name?"
