@@ -14,7 +14,6 @@ from bot.campaigns.schedule import (
     Cron,
     QuietHours,
     ScheduleError,
-    parse_clock_text,
     parse_when,
     tomorrow_morning,
     tonight,
@@ -22,6 +21,7 @@ from bot.campaigns.schedule import (
 from bot.campaigns.service import Campaigns, strip_front_matter, visible_length
 from bot.content import load_content
 from bot.i18n import Catalogs
+from bot.when import parse_clock_text
 from storage.db import Database
 from storage.staff import Staff
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from bot import when
 from bot.content import Commune
 from bot.i18n import DEFAULT_LANGUAGE, fmt_date, fmt_time
 
@@ -136,39 +137,13 @@ def from_stamp(commune: Commune, text: str) -> datetime | None:
         return None
 
 
-_WHEN = re.compile(
-    r"^\s*(?:(?P<h1>\d{1,2})\s*(?:[:hg.]\s*(?P<m1>\d{2})?)\s*(?:ngày|ngay|,)?\s+)?"
-    r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<mo>\d{1,2})(?:\s*[/.-]\s*(?P<y>\d{2,4}))?"
-    r"(?:\s*(?:,|lúc|luc|at)?\s*(?P<h2>\d{1,2})\s*(?:[:hg.]\s*(?P<m2>\d{2})?)?)?\s*$",
-    re.IGNORECASE,
-)
-
-
 def parse_when(commune: Commune, text: str, now: float) -> datetime | None:
-    """An appointment typed by an officer: '02/12 8:30', '2/12/2026 14h', '8h30 2/12'. The year defaults
-    to the next occurrence of that date. None when it cannot be read."""
-    match = _WHEN.match(text[:100])
-    if not match:
-        return None
-    hour = match.group("h1") or match.group("h2")
-    minute = match.group("m1") if match.group("h1") else match.group("m2")
-    if hour is None:
-        return None
-    current = local_now(commune, now)
-    year = int(match.group("y")) if match.group("y") else current.year
-    if year < 100:
-        year += 2000
+    """An appointment typed by an officer ('02/12 8:30', '2/12/2026 14h', '8h30 2/12', 'thứ 2 8h'), read by
+    the shared parser in bot/when.py; None when it cannot be read or names an impossible date."""
     try:
-        moment = datetime(year, int(match.group("mo")), int(match.group("d")), int(hour), int(minute or 0),
-                          tzinfo=commune.tzinfo)
-    except ValueError:
+        return when.parse_when(text[:100], local_now(commune, now))
+    except when.WhenError:
         return None
-    if not match.group("y") and moment < current - timedelta(days=1):
-        try:
-            moment = moment.replace(year=year + 1)
-        except ValueError:
-            return None
-    return moment
 
 
 def appointment_problem(moment: datetime, now: float) -> str | None:
