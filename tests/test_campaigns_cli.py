@@ -106,6 +106,20 @@ def test_quiet_hours_are_refused_with_a_suggestion(tmp_path: Path) -> None:
     assert "quiet hours" in refused.stderr and f"--at {suggestion}" in refused.stderr
 
 
+def test_now_during_quiet_hours_waits_for_their_end(tmp_path: Path) -> None:
+    """`--at now` at night still gives an id: the campaign goes out when the quiet hours end."""
+    here = datetime.now(TZ)
+    start, end = (here - timedelta(hours=1)).strftime("%H:%M"), (here + timedelta(hours=1)).strftime("%H:%M")
+    content = content_without_quiet_hours(tmp_path, (start, end))
+    run = runner(tmp_path / "data", content, tmp_path)
+    created = run("create", "--text", "Thông báo ban đêm", "--at", "now", "--json")
+    assert created.returncode == 0, created.stderr
+    assert "quiet hours" in created.stderr and end in created.stderr
+    campaign_id = json.loads(created.stdout)["id"]
+    listed = [json.loads(line) for line in run("list", "--json").stdout.splitlines()]
+    assert [c["at"][-5:] for c in listed if c["id"] == campaign_id] == [end]
+
+
 @pytest.mark.asyncio
 async def test_running_bot_picks_up_a_command_line_campaign(sandbox: Sandbox, start_bot: StartBot,
                                                             settings: Settings, tmp_path: Path) -> None:

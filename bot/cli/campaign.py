@@ -90,6 +90,12 @@ def cmd_create(args: argparse.Namespace) -> int:
             local = at
             if local is not None and local.tzinfo is None:
                 local = local.replace(tzinfo=campaigns.content.commune.tzinfo)
+            if local is None and args.repeat is None and campaigns.quiet.contains(campaigns.now()):
+                # "now" means "as soon as allowed": during quiet hours that is their end. (An explicit
+                # time inside quiet hours is refused with a suggestion instead.)
+                local = campaigns.quiet.next_allowed(campaigns.now())
+                print(f"campaign: now is in the quiet hours ({campaigns.quiet.label}); it will be sent at "
+                      f"{local.replace(tzinfo=None).isoformat(timespec='minutes')}", file=sys.stderr)
             return await campaigns.create(body, at=local, repeat=args.repeat, audience=args.audience,
                                           created_by="cli")
 
