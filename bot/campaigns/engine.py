@@ -75,6 +75,9 @@ class SendFailed(Exception):
 
 
 class SendPort(Protocol):
+    """A channel. It may also have `async def release() -> None`, called whenever no run is being
+    delivered any more (to close connections kept for broadcasts)."""
+
     async def deliver(self, recipient: Recipient, message: Broadcast) -> None:
         """Send one announcement; raise RetryLater, Blocked or SendFailed."""
 
@@ -332,6 +335,10 @@ class Engine:
             log.exception("run %d stopped by an error; the next tick resumes it", run.id)
         finally:
             self._workers.pop(run.id, None)
+            release = getattr(self.port, "release", None)
+            if not self._workers and release is not None:
+                with contextlib.suppress(Exception):
+                    await release()
 
     async def _deliver(self, run: RunRow) -> None:
         campaign = await self.store.get(run.campaign_id)
