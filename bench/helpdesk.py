@@ -28,9 +28,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import App, build_application, start_app, stop_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.sandbox import SANDBOX_TOKEN, Sandbox  # noqa: E402
+from handlers.telegram.app import App, build_application, start_app, stop_app  # noqa: E402
 
 OFFICERS_CHAT = -1009999
 FIRST_USER = 100_000

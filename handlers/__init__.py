@@ -10,10 +10,11 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from bot.app import App, Ctx
 from bot.i18n import LANGUAGES, N_, Catalogs
-from handlers import campaigns, faq, helpdesk, officer, start
+from handlers import campaigns, helpdesk, officer
 from handlers.common import main_menu, menu_labels, tr
+from handlers.telegram.app import App, Ctx
+from handlers.telegram.dispatch import to_core
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def text_router(consumers: list[TextConsumer]) -> Callable[[Update, Ctx], Corout
         for consume in consumers:
             if await consume(update, context):
                 return
-        await faq.on_text(update, context)
+        await to_core(update, context)
 
     return on_text
 
@@ -85,7 +86,7 @@ def menu_router(actions: dict[str, Any]) -> Any:
         if action is None:  # a label of the other language
             for lang in LANGUAGES:
                 action = action or menu_labels(context.bot_data.svc.catalogs.gettext(lang)).get(message.text)
-        await actions.get(action or "", faq.on_text)(update, context)
+        await actions.get(action or "", to_core)(update, context)
 
     return on_menu
 
@@ -121,15 +122,13 @@ def register(app: App, catalogs: Catalogs) -> None:
     text_consumers: list[TextConsumer] = []
     cancellers: list[TextConsumer] = []
     menu_actions: dict[str, Any] = {
-        "faq": faq.browse,
-        "contacts": start.show_contacts,
+        "faq": to_core,
+        "contacts": to_core,
     }
 
     # 1. Commands (Latin names, plus Vietnamese aliases where Telegram allows them).
-    app.add_handler(CommandHandler(["start", "batdau"], start.start))
-    app.add_handler(CommandHandler(["help", "trogiup", "huongdan"], start.show_help))
-    app.add_handler(CommandHandler(["contacts", "lienhe"], start.show_contacts))
-    app.add_handler(CommandHandler(["faq", "hoidap"], faq.browse))
+    app.add_handler(CommandHandler(["start", "batdau", "help", "trogiup", "huongdan", "contacts", "lienhe",
+                                    "faq", "hoidap"], to_core))
     app.add_handler(CommandHandler(["cancel", "huy"], cancel_router(cancellers)))
 
     # --- help requests: resident form (/request, /status, /mydata, /cancel) and officer queue go here ---
@@ -164,9 +163,7 @@ def register(app: App, catalogs: Catalogs) -> None:
     # (Conversation steps that consume free text must be registered before the free-text FAQ handler.)
 
     # 2. Inline buttons of the FAQ (browse edits in place; suggestions and feedback add messages).
-    app.add_handler(CallbackQueryHandler(faq.on_browse_button, pattern=r"^(grp$|g:|f:)"))
-    app.add_handler(CallbackQueryHandler(faq.on_suggestion, pattern=r"^a:"))
-    app.add_handler(CallbackQueryHandler(faq.on_feedback, pattern=r"^fb:"))
+    app.add_handler(CallbackQueryHandler(to_core, pattern=r"^(grp$|g:|f:|a:|fb:)"))
 
     # 3. Main-menu buttons arrive as plain text: match their labels before free text does.
     app.add_handler(MessageHandler(private & filters.Text(sorted(labels)), menu_router(menu_actions)))
@@ -177,10 +174,10 @@ def register(app: App, catalogs: Catalogs) -> None:
 
     # 5. Anything else in private (stickers, photos, voice…): only text is understood for now.
     app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
-                                   start.not_text))
+                                   to_core))
 
     # 6. Last: buttons no handler above accepted (old or forged data).
-    app.add_handler(CallbackQueryHandler(on_unknown_button))
+    app.add_handler(CallbackQueryHandler(to_core))
     app.add_error_handler(on_error)
 
 

@@ -13,19 +13,19 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest
 
-from bot.app import App, Ctx
 from bot.campaigns.audience import TOPICS, Audience
 from bot.campaigns.engine import Broadcast
 from bot.campaigns.errors import CampaignError
 from bot.campaigns.report import progress_text
 from bot.campaigns.schedule import parse_when, tomorrow_morning, tonight
 from bot.campaigns.service import Campaigns
+from bot.dialogue import callbacks as cb
 from bot.i18n import LANGUAGES, N_, Catalogs, Translate, fmt_datetime, fmt_number, language_of
-from bot.telegram_port import TelegramPort
 from bot.when import parse_clock_text
-from handlers import callbacks as cb
 from handlers.common import NO_PREVIEW, inline, lang, svc, tr
 from handlers.start import not_text, remember
+from handlers.telegram.app import App, Ctx
+from handlers.telegram.broadcast import TelegramPort
 from storage.campaigns import CampaignRow, Counts, Draft
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
-from bot.app import Ctx, Services
 from bot.faq.render import split_message
 from bot.i18n import Translate, language_of
+from handlers.telegram.app import Ctx, Services
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 

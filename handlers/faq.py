@@ -9,14 +9,14 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.app import Ctx
+from bot.dialogue import callbacks as cb
 from bot.faq.normalize import fold
 from bot.faq.render import render_html
 from bot.i18n import Translate
 from bot.privacy import mask_text
-from handlers import callbacks as cb
 from handlers.common import NO_PREVIEW, inline, send_html, svc, tr
 from handlers.start import contacts_html, remember
+from handlers.telegram.app import Ctx
 
 log = logging.getLogger(__name__)
 

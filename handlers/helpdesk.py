@@ -9,17 +9,17 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
 
-from bot.app import Ctx
 from bot.campaigns.audience import TOPICS
+from bot.dialogue import callbacks as cb
 from bot.helpdesk.form import Contact, Input, Pick, Text
 from bot.helpdesk.messages import Msg, Say, label, msg, render
 from bot.helpdesk.model import ref_code
 from bot.helpdesk.service import Reply, Who
 from bot.i18n import N_, TZ, Translate, fmt_datetime
-from handlers import callbacks as cb
 from handlers import officer
 from handlers.common import inline, lang, main_menu, send_html, svc, tr
 from handlers.start import remember
+from handlers.telegram.app import Ctx
 
 log = logging.getLogger(__name__)
 

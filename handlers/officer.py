@@ -19,7 +19,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application
 
-from bot.app import BotData, Ctx, Services
+from bot.dialogue import callbacks as cb
 from bot.helpdesk.messages import render, render_arg
 from bot.helpdesk.model import EVENT_LABELS, OFFICER_STATUS_LABELS, OUTCOMES, STATUS_LABELS, TOPICS, ref_code
 from bot.helpdesk.provinces import MERGED_INTO, PROVINCES
@@ -27,8 +27,8 @@ from bot.helpdesk.service import Change, Notice
 from bot.helpdesk.slots import from_stamp, stamp
 from bot.i18n import DEFAULT_LANGUAGE, TZ, Translate, fmt_date, fmt_datetime, fmt_time
 from bot.privacy import mask_id, mask_phone
-from handlers import callbacks as cb
 from handlers.common import inline, main_menu, send_html, svc, tr
+from handlers.telegram.app import BotData, Ctx, Services
 from storage.helpdesk import HelpEvent, HelpRequest
 
 log = logging.getLogger(__name__)

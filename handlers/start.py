@@ -8,8 +8,8 @@ import re
 from telegram import Update
 from telegram.constants import ParseMode
 
-from bot.app import Ctx
 from handlers.common import NO_PREVIEW, lang, main_menu, svc, tr
+from handlers.telegram.app import Ctx
 
 # Deep-link payloads Telegram allows: A-Z a-z 0-9 _ -, up to 64 characters.
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.app import App, build_application, start_app, stop_app
 from bot.config import Settings
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SANDBOX_TOKEN
+from handlers.telegram.app import App, build_application, start_app, stop_app
 from tests.sandbox_fixtures import bot_api, ptb_timedelta, sandbox  # noqa: F401  (fixtures)
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")

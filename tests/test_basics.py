@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from bot.dialogue import callbacks as cb
 from bot.i18n import Catalogs
 from bot.i18n_tools import catalog_ids, extract_ids
 from bot.logs import RedactingFilter
 from bot.privacy import mask_id, mask_phone, mask_text
-from handlers import callbacks as cb
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import App
 from bot.config import Settings
 from bot.sandbox import Sandbox
+from handlers.telegram.app import App
 from tests.conftest import StartBot
 
 ROOT = Path(__file__).resolve().parent.parent

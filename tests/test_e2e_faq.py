@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from bot.app import App
 from bot.sandbox import Sandbox
+from handlers.telegram.app import App
 from storage.db import Database
 
 pytestmark = pytest.mark.asyncio

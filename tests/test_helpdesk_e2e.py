@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from bot.app import App, stop_app
 from bot.sandbox import Sandbox, SandboxGroup, SandboxUser, SentMessage
 from handlers import officer
+from handlers.telegram.app import App, stop_app
 from tests.conftest import OFFICERS_CHAT, StartBot
 
 pytestmark = pytest.mark.asyncio

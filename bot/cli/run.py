@@ -10,9 +10,9 @@ import signal
 import sys
 from typing import Any
 
-from bot.app import build_application, start_app, stop_app
 from bot.config import Settings, load_settings
 from bot.logs import setup_logging
+from handlers.telegram.app import build_application, start_app, stop_app
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from bot.app import App, build_application, start_app, stop_app
 from bot.config import Settings
 from bot.sandbox.client import SANDBOX_TOKEN, Sandbox
 from bot.sandbox.world import SentMessage
+from handlers.telegram.app import App, build_application, start_app, stop_app
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from bot.app import App, Services, build_application, start_app, stop_app
 from bot.campaigns.audience import Audience
 from bot.campaigns.errors import CampaignError
 from bot.content import ContentError
@@ -52,6 +51,7 @@ from bot.sandbox.local import (
     populate,
 )
 from bot.sandbox.server import Request, Response
+from handlers.telegram.app import App, Services, build_application, start_app, stop_app
 
 log = logging.getLogger(__name__)
 

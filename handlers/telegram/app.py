@@ -1,4 +1,5 @@
-"""The composition root: `build_application(settings)` assembles services and the PTB application."""
+"""The Telegram channel's application: `build_application(settings)` builds the python-telegram-bot app
+that serves the conversation core (services are built by bot.services.build_services)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,12 @@ from telegram.ext import (
     ExtBot,
 )
 
-from bot.campaigns.service import Campaigns
 from bot.config import Settings
-from bot.content import Content, load_content
-from bot.faq.service import FaqService
-from bot.helpdesk.service import HelpdeskService
+from bot.content import load_content
+from bot.dialogue.core import Conversation
 from bot.i18n import Catalogs
-from bot.telegram_port import RateLimiter
-from storage.db import Database
-from storage.helpdesk import HelpStore
-from storage.questions import Questions
-from storage.residents import Residents
-from storage.staff import Staff
+from bot.services import Services, build_services
+from handlers.telegram.broadcast import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -65,28 +60,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
 
 @dataclass
-class Services:
-    """Everything handlers reach, built once at start-up (no module globals)."""
-
-    settings: Settings
-    db: Database
-    content: Content
-    faq: FaqService
-    catalogs: Catalogs
-    residents: Residents
-    questions: Questions
-    staff: Staff
-    # --- feature services (help requests, campaigns) are added here as typed fields ---
-    helpdesk: HelpdeskService
-    campaigns: Campaigns
-
-
-@dataclass
 class BotData:
     """`context.bot_data`: PTB creates it with no arguments; `post_init` fills `services`."""
 
     services: Services | None = None
+    conversation: Conversation | None = None
     bot_username: str = ""
+    bot_id: int = 0
 
     @property
     def svc(self) -> Services:
@@ -97,28 +77,6 @@ class BotData:
 
 Ctx = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
 App = Application[ExtBot[None], Ctx, dict[Any, Any], dict[Any, Any], BotData, Any]
-
-
-async def open_services(settings: Settings, content: Content | None = None,
-                        catalogs: Catalogs | None = None) -> Services:
-    """Load content and open the database (also used by the command line)."""
-    content = content or load_content(settings.content_dir)
-    db = await Database(settings.db_path).open()
-    catalogs = catalogs or Catalogs.load(settings.content_dir / "locales")
-    return Services(
-        settings=settings,
-        db=db,
-        content=content,
-        faq=FaqService(content),
-        catalogs=catalogs or Catalogs.load(settings.content_dir / "locales"),
-        residents=Residents(db),
-        questions=Questions(db),
-        staff=Staff(db, settings.admin_ids),
-        helpdesk=HelpdeskService(HelpStore(db), Staff(db, settings.admin_ids), Residents(db), content.commune,
-                                 settings.retention_days),
-        campaigns=Campaigns(db, content, catalogs, Staff(db, settings.admin_ids), settings.broadcast_rate,
-                            keep_days=settings.retention_days),
-    )
 
 
 def build_application(settings: Settings, services: Services | None = None) -> App:
@@ -134,9 +92,16 @@ def build_application(settings: Settings, services: Services | None = None) -> A
 
     async def post_init(app: App) -> None:
         bot_data: BotData = app.bot_data
-        bot_data.services = services or await open_services(settings, content, catalogs)
+        bot_data.services = services or await build_services(settings, content, catalogs)
         me = await app.bot.get_me()
         bot_data.bot_username = me.username or ""
+        bot_data.bot_id = me.id
+        from bot.dialogue.routes import build_router
+        from handlers.telegram.port import TelegramChannel
+
+        svc = bot_data.services
+        svc.channels.add(TelegramChannel(app.bot))
+        bot_data.conversation = Conversation(svc, svc.channels, build_router(), svc.identities.resolve)
         from handlers import on_startup
 
         await on_startup(app)

@@ -1,0 +1,88 @@
+"""/start (with where the resident came from), /help, contacts, /cancel, and what is not understood."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bot.dialogue.core import Turn
+from bot.dialogue.model import Command, Out
+from bot.i18n import Translate
+
+# Deep-link payloads Telegram allows (and a safe shape for any channel): A-Z a-z 0-9 _ -, up to 64.
+_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+async def remember(turn: Turn, source: str | None = None) -> None:
+    """Record the resident as seen (private chats only)."""
+    if turn.private:
+        await turn.svc.residents.touch(turn.person, int(turn.who.chat) if turn.who.chat.lstrip("-").isdigit()
+                                       else turn.person, turn.who.language, source)
+
+
+def contacts_html(turn: Turn, _: Translate | None = None) -> str:
+    """The commune's contacts, from content/commune.toml; unknown values say so."""
+    _ = _ or turn._
+    values = turn.svc.content.commune.values
+    unknown = _("not updated yet")
+
+    def v(key: str) -> str:
+        return html.escape(values.get(key) or unknown)
+
+    return _(
+        "<b>Contacts</b>\n"
+        "👮 {police_name}: {police_address}, phone {police_phone}\n"
+        "🏛 {one_stop_name}: {one_stop_address}, phone {one_stop_phone}\n"
+        "🕗 Office hours: {office_hours}\n"
+        "☎️ Ministry of Public Security hotline for VNeID: {hotline} (press 4 for an operator)"
+    ).format(police_name=v("police_name"), police_address=v("police_address"), police_phone=v("police_phone"),
+             one_stop_name=v("one_stop_name"), one_stop_address=v("one_stop_address"),
+             one_stop_phone=v("one_stop_phone"), office_hours=v("office_hours"), hotline=v("hotline_vneid"))
+
+
+async def start(turn: Turn) -> None:
+    """Welcome the resident, record where they came from, show the main menu."""
+    args = turn.event.args if isinstance(turn.event, Command) else ()
+    payload = args[0] if args else None
+    await remember(turn, payload if payload and _PAYLOAD.match(payload) else None)
+    _ = turn._
+    commune = html.escape(turn.svc.content.commune.display_name)
+    text = _(
+        "Hello! This is the information bot of <b>{commune}</b>.\n"
+        "I answer questions about electronic identification (VNeID, level 1 and level 2), the căn cước card "
+        "and online public services; I send the commune's announcements; and I can pass your request for "
+        "help to the commune police.\n\n"
+        "Type your question in your own words (diacritics are not needed), or use the buttons below."
+    ).format(commune=commune)
+    await turn.reply(Out(text, menu=True))
+
+
+async def show_help(turn: Turn) -> None:
+    """Explain what the bot does and list the commands."""
+    _ = turn._
+    text = _(
+        "<b>How to use this bot</b>\n"
+        "• Type a question, for example: <i>kich hoat vneid the nao</i>, <i>quên mật khẩu VNeID</i>.\n"
+        "• /start — the main menu\n"
+        "• /subscribe — receive the commune's announcements; /unsubscribe — stop them\n"
+        "• /request — ask a commune officer to help you register; /status — your requests\n"
+        "• /mydata — see or erase what the bot keeps about you\n"
+        "• /cancel — stop what you are filling in\n\n"
+        "The bot never asks for your OTP code, password or passcode. Never give them to anyone."
+    )
+    await turn.reply(Out(text, menu=True))
+
+
+async def show_contacts(turn: Turn) -> None:
+    await turn.reply(contacts_html(turn))
+
+
+async def not_text(turn: Turn) -> None:
+    """Stickers, photos, voice…: say that only text is understood for now."""
+    if turn.private:
+        await turn.reply(turn._("Sorry, I can only read text messages for now. Please type your question."))
+
+
+async def stale_press(turn: Turn) -> None:
+    """A button whose data no flow accepted (old, or forged): answer calmly, change nothing."""
+    turn.toast(turn._("This button is out of date."))

@@ -1,0 +1,301 @@
+"""The conversation core: one `Turn` per inbound event, routed to flows written once for every channel.
+
+A channel calls `Conversation.handle(who, event)`; the flow answers through the turn (`reply`,
+`edit_or_reply`, `toast`, `send_to` another person or chat), which renders for the channel's
+capabilities and sends through the channel's port. Ports live in `Channels`, so a flow serving an
+officer on Telegram can tell a resident on Zalo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.dialogue import callbacks as cb
+from bot.dialogue.model import (
+    Address,
+    Button,
+    Capabilities,
+    Command,
+    Contact,
+    Edited,
+    Event,
+    Membership,
+    Other,
+    Out,
+    Photo,
+    Press,
+    Sent,
+    Text,
+    Who,
+)
+from bot.dialogue.render import Rendered, match_choice, render
+from bot.i18n import Translate
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered. `retry`: worth trying again later (network, 429, 5xx)."""
+
+    retry = False
+
+
+class Blocked(DeliveryError):
+    """The person blocked the bot (or the chat is gone): never retry."""
+
+
+class Refused(DeliveryError):
+    """The platform refused the message itself (bad request): retrying will not help."""
+
+
+class TryLater(DeliveryError):
+    """A temporary failure (flood control, a server error, a timeout)."""
+
+    retry = True
+
+    def __init__(self, message: str = "", retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ChannelPort(Protocol):
+    """What a channel package provides to the core."""
+
+    caps: Capabilities
+
+    async def send(self, chat: str, message: Rendered, out: Out) -> Sent: ...
+
+    async def edit(self, chat: str, message_id: str, message: Rendered, out: Out) -> bool: ...
+
+
+class ChoiceMemory(Protocol):
+    """Where numbered choices offered on channels without buttons are remembered (storage.identities)."""
+
+    async def remember(self, address: Address, options: tuple[tuple[str, str], ...]) -> None: ...
+
+    async def recall(self, address: Address) -> tuple[tuple[str, str], ...]: ...
+
+
+class Channels:
+    """The ports of every running channel; renders and sends for any of them."""
+
+    def __init__(self, translate: Callable[[str], Translate], menu: Callable[[Translate], Any],
+                 choices: ChoiceMemory | None = None) -> None:
+        self.ports: dict[str, ChannelPort] = {}
+        self._translate = translate
+        self._menu = menu
+        self.choices = choices
+
+    def add(self, port: ChannelPort) -> None:
+        self.ports[port.caps.channel] = port
+
+    def caps(self, channel: str) -> Capabilities:
+        return self.ports[channel].caps
+
+    def prepare(self, channel: str, out: Out, language: str) -> Rendered:
+        _ = self._translate(language)
+        labels = tuple(tuple(row) for row in self._menu(_))
+        return render(out, self.ports[channel].caps, _, labels, _("📱 Send my phone number"))
+
+    async def send(self, address: Address, out: Out, language: str) -> Sent:
+        port = self.ports.get(address.channel)
+        if port is None:
+            raise Refused(f"channel {address.channel} is not running")
+        message = self.prepare(address.channel, out, language)
+        sent = await port.send(address.chat, message, out)
+        await self._remember(address, port.caps, message)
+        return sent
+
+    async def edit(self, address: Address, message_id: str, out: Out, language: str) -> bool:
+        """Edit an earlier message where the channel can; False when it could not (send a new one)."""
+        port = self.ports.get(address.channel)
+        if port is None or not port.caps.edits:
+            return False
+        message = self.prepare(address.channel, out, language)
+        return await port.edit(address.chat, message_id, message, out)
+
+    async def _remember(self, address: Address, caps: Capabilities, message: Rendered) -> None:
+        if not caps.buttons and message.choices and self.choices is not None:
+            await self.choices.remember(address, message.choices)
+
+
+Handler = Callable[["Turn"], Coroutine[Any, Any, None]]
+TextConsumer = Callable[["Turn", str], Awaitable[bool]]
+
+
+@dataclass
+class Turn:
+    """One inbound event being answered."""
+
+    who: Who
+    event: Event
+    svc: Services
+    channels: Channels
+    _: Translate
+    toast_text: str | None = None
+    toast_alert: bool = False
+    replied: int = 0
+    spawned: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def caps(self) -> Capabilities:
+        return self.channels.caps(self.who.channel)
+
+    @property
+    def private(self) -> bool:
+        return self.who.private
+
+    @property
+    def person(self) -> int:
+        return self.who.person
+
+    async def reply(self, text: str | Out, buttons: tuple[tuple[Button, ...], ...] = (), *,
+                    menu: bool = False) -> Sent:
+        """Send a message to the chat this event came from."""
+        out = text if isinstance(text, Out) else Out(text, buttons=buttons, menu=menu)
+        self.replied += 1
+        return await self.channels.send(self.who.address, out, self.who.language)
+
+    async def edit_or_reply(self, out: Out) -> Sent | None:
+        """Replace the message whose button was pressed where the channel can edit; else a new message."""
+        if isinstance(self.event, Press) and self.event.message and self.caps.edits and not self.event.typed:
+            if await self.channels.edit(self.who.address, self.event.message, out, self.who.language):
+                return None
+        return await self.reply(replace(out, edit=None))
+
+    def toast(self, text: str | None, alert: bool = False) -> None:
+        """A short notice about a chosen option (a pop-up where the channel has one, else a message)."""
+        self.toast_text = text
+        self.toast_alert = alert
+
+    async def send_to(self, address: Address, out: Out, language: str) -> Sent:
+        return await self.channels.send(address, out, language)
+
+    def tr(self, language: str) -> Translate:
+        return self.svc.catalogs.gettext(language)
+
+
+@dataclass
+class Router:
+    """Every flow's entry points, in one ordered place (bot/dialogue/routes.py fills it)."""
+
+    commands: dict[str, Handler] = field(default_factory=dict)
+    presses: dict[str, Handler] = field(default_factory=dict)       # callback verb -> handler
+    menu: dict[str, Handler] = field(default_factory=dict)          # main-menu action -> handler
+    consumers: list[TextConsumer] = field(default_factory=list)     # open dialogues, in order
+    cancellers: list[Callable[[Turn], Awaitable[bool]]] = field(default_factory=list)
+    on_text: Handler | None = None          # free text nobody consumed (the FAQ)
+    on_contact: Handler | None = None
+    on_photo: Handler | None = None
+    on_other: Handler | None = None
+    on_edited: Handler | None = None
+    on_membership: Handler | None = None
+    on_unknown_command: Handler | None = None
+    on_stale_press: Handler | None = None
+    menu_action: Callable[[Turn, str], str | None] | None = None  # typed text -> a menu action, or None
+
+
+class Conversation:
+    """The entry point every channel calls."""
+
+    def __init__(self, svc: Services, channels: Channels, router: Router,
+                 identify: Callable[[Who], Awaitable[Who]] | None = None) -> None:
+        self.svc = svc
+        self.channels = channels
+        self.router = router
+        self._identify = identify
+
+    async def handle(self, who: Who, event: Event) -> Turn:
+        """Answer one event; errors are logged and the person is told calmly (never a traceback)."""
+        if self._identify is not None:
+            who = await self._identify(who)
+        turn = Turn(who, event, self.svc, self.channels, self.svc.catalogs.gettext(who.language))
+        try:
+            await self.dispatch(turn)
+            if turn.toast_text and (not turn.caps.buttons or _typed(turn.event)):
+                # No pop-ups here: a short notice becomes a message (the person typed their choice).
+                await turn.reply(turn.toast_text)
+                turn.toast_text = None
+        except DeliveryError as exc:
+            log.warning("could not answer on %s: %s", who.channel, exc)
+        except Exception:
+            log.exception("error while handling an event from %s", who.channel)
+            if who.private:
+                try:
+                    await turn.reply(turn._("Sorry, something went wrong. Please try again in a moment."))
+                except Exception:
+                    log.debug("could not apologise", exc_info=True)
+        return turn
+
+    async def dispatch(self, turn: Turn) -> None:
+        r = self.router
+        event = turn.event
+        if isinstance(event, Text) and not turn.caps.buttons and self.channels.choices is not None:
+            options = await self.channels.choices.recall(turn.who.address)
+            data = match_choice(event.text, options) if options else None
+            if data is not None:
+                turn.event = event = Press(data, None, typed=True)
+        if isinstance(event, Command):
+            handler = r.commands.get(event.name.lower())
+            await (handler or r.on_unknown_command or _nothing)(turn)
+        elif isinstance(event, Press):
+            parsed = cb.parse(event.data)
+            handler = r.presses.get(parsed.verb) if parsed is not None else None
+            await (handler or r.on_stale_press or _nothing)(turn)
+        elif isinstance(event, Text):
+            await self.on_text(turn, event)
+        elif isinstance(event, Contact):
+            await (r.on_contact or _nothing)(turn)
+        elif isinstance(event, Photo):
+            await (r.on_photo or r.on_other or _nothing)(turn)
+        elif isinstance(event, Other):
+            await (r.on_other or _nothing)(turn)
+        elif isinstance(event, Edited):
+            await (r.on_edited or _nothing)(turn)
+        elif isinstance(event, Membership):
+            await (r.on_membership or _nothing)(turn)
+
+    async def on_text(self, turn: Turn, event: Text) -> None:
+        r = self.router
+        if turn.private and r.menu_action is not None:
+            action = r.menu_action(turn, event.text)
+            if action is not None and action in r.menu:
+                await r.menu[action](turn)
+                return
+        for consume in r.consumers:
+            if await consume(turn, event.text):
+                return
+        await (r.on_text or _nothing)(turn)
+
+    async def cancel(self, turn: Turn) -> bool:
+        """/cancel: every open dialogue is asked to close (each replies itself); True if any was open."""
+        return any([await cancel(turn) for cancel in self.router.cancellers])
+
+
+def _typed(event: Event) -> bool:
+    return isinstance(event, Press) and event.typed
+
+
+async def _nothing(turn: Turn) -> None:
+    return None
+
+
+def encode_options(options: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps([list(o) for o in options], ensure_ascii=False)
+
+
+def decode_options(raw: str | None) -> tuple[tuple[str, str], ...]:
+    if not raw:
+        return ()
+    try:
+        return tuple((str(label), str(data)) for label, data in json.loads(raw))
+    except (ValueError, TypeError):
+        return ()
