@@ -11,6 +11,7 @@ from bot.dialogue.core import Channels
 from bot.faq.service import FaqService
 from bot.helpdesk.service import HelpdeskService
 from bot.i18n import Catalogs
+from bot.jobs import Jobs
 from bot.menu import menu_rows
 from storage.db import Database
 from storage.helpdesk import HelpStore
@@ -36,6 +37,7 @@ class Services:
     campaigns: Campaigns
     identities: Identities
     channels: Channels = field(repr=False, default=None)  # type: ignore[assignment]
+    jobs: Jobs = field(repr=False, default_factory=Jobs)
 
 
 async def build_services(settings: Settings, content: Content | None = None,
