@@ -72,6 +72,9 @@ class Jobs:
         except Exception:
             log.exception("job %s failed", name)
 
+    def start(self) -> None:
+        self.running = True
+
     async def stop(self) -> None:
         self.running = False
         tasks = [t for t in self.tasks if t is not asyncio.current_task()]

@@ -100,6 +100,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         from handlers.telegram.port import TelegramChannel
 
         svc = bot_data.services
+        svc.jobs.start()
         svc.channels.add(TelegramChannel(app.bot))
         bot_data.conversation = Conversation(svc, svc.channels, build_router(), svc.identities.resolve)
         from handlers import on_startup
@@ -108,6 +109,8 @@ def build_application(settings: Settings, services: Services | None = None) -> A
 
     async def post_shutdown(app: App) -> None:
         bot_data: BotData = app.bot_data
+        if bot_data.services is not None:
+            await bot_data.services.jobs.stop()
         if bot_data.services is not None and services is None:
             await bot_data.services.db.close()
 
