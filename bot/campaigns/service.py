@@ -158,7 +158,7 @@ class Campaigns:
 
     async def create(self, body: str, *, at: datetime | None, repeat: str | None = None,
                      audience: str = "all", photo: str | None = None, template_id: str | None = None,
-                     created_by: str = "cli", notify_chat_id: int | None = None,
+                     created_by: str = "cli", notify_chat_id: str | None = None,
                      language: str = DEFAULT_LANGUAGE) -> int:
         """Check everything, then store the campaign; `at=None` means now. Returns its id."""
         markup = self.check_text(body, photo)

@@ -31,7 +31,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     async def go() -> None:
         settings = load_settings()
         async with database(settings) as db:
-            await Staff(db, settings.admin_ids).add(args.user_id, args.role, "cli", args.name)
+            person = await Identities(db).ensure("telegram", str(args.user_id))
+            await Staff(db, settings.admin_ids).add(person, args.role, "cli", args.name)
     asyncio.run(go())
     print(f"{args.user_id} is now {args.role}")
     return 0
@@ -41,7 +42,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
     async def go() -> bool:
         settings = load_settings()
         async with database(settings) as db:
-            return await Staff(db, settings.admin_ids).remove(args.user_id, "cli")
+            person = await Identities(db).ensure("telegram", str(args.user_id))
+            return await Staff(db, settings.admin_ids).remove(person, "cli")
     removed = asyncio.run(go())
     print(f"{args.user_id} removed" if removed else f"{args.user_id} was not staff")
     return 0 if removed else 1

@@ -14,10 +14,10 @@ _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 async def remember(turn: Turn, source: str | None = None) -> None:
-    """Record the resident as seen (private chats only)."""
-    if turn.private:
-        await turn.svc.residents.touch(turn.person, int(turn.who.chat) if turn.who.chat.lstrip("-").isdigit()
-                                       else turn.person, turn.who.language, source)
+    """Record where a resident came from (a deep link's payload; the first one is kept). Being seen is
+    recorded when the person is identified, once per event."""
+    if turn.private and source:
+        await turn.svc.identities.set_source(turn.who.channel, turn.who.user, source)
 
 
 def contacts_html(turn: Turn, _: Translate | None = None) -> str:

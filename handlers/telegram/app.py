@@ -96,13 +96,14 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         me = await app.bot.get_me()
         bot_data.bot_username = me.username or ""
         bot_data.bot_id = me.id
+        from bot.dialogue.people import identifier
         from bot.dialogue.routes import build_router
         from handlers.telegram.port import TelegramChannel
 
         svc = bot_data.services
         svc.jobs.start()
         svc.channels.add(TelegramChannel(app.bot))
-        bot_data.conversation = Conversation(svc, svc.channels, build_router(), svc.identities.resolve)
+        bot_data.conversation = Conversation(svc, svc.channels, build_router(), identifier(svc.identities))
         from handlers import on_startup
 
         await on_startup(app)

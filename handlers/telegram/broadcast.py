@@ -78,6 +78,12 @@ class RateLimiter(AIORateLimiter):
             await self._base_limiter.acquire()
 
 
+def chat_of(chat: str | int) -> int | str:
+    """A chat id as the Bot API takes it: digits as a number, anything else as given."""
+    text = str(chat)
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def retry_seconds(exc: RetryAfter) -> float:
     value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -110,7 +116,7 @@ class TelegramPort:
         self._url = httpx.URL(f"{bot.base_url}/sendMessage")  # contains the token: never log it
         self._bodies: dict[tuple[str, str], bytes] = {}  # (html, language) → the JSON after "chat_id"
 
-    async def send(self, chat_id: int, message: Broadcast, language: str, **extra: Any) -> Message:
+    async def send(self, chat_id: int | str, message: Broadcast, language: str, **extra: Any) -> Message:
         """Send an announcement exactly as residents get it (also used for the editor's preview)."""
         bot = cast(Any, self.bot)  # ExtBot[None] is typed without rate_limit_args
         markup = self.markup(language)
@@ -145,7 +151,7 @@ class TelegramPort:
             return
         extra = {"rate_limit_args": NO_RETRY} if self.bot.rate_limiter is not None else {}
         try:
-            await self.send(recipient.chat_id, message, recipient.language, **extra)
+            await self.send(chat_of(recipient.chat_id), message, recipient.language, **extra)
         except RetryAfter as exc:
             raise RetryLater(retry_seconds(exc)) from exc
         except Forbidden as exc:
@@ -178,7 +184,9 @@ class TelegramPort:
             await response.aclose()
 
     async def _deliver_text(self, recipient: Recipient, html: str) -> None:
-        body = b'{"chat_id":%d%s' % (recipient.chat_id, self._body_tail(html, recipient.language))
+        chat = recipient.chat_id
+        head = chat.encode() if chat.lstrip("-").isdigit() else json.dumps(chat).encode()
+        body = b'{"chat_id":%s%s' % (head, self._body_tail(html, recipient.language))
         limiter = self.bot.rate_limiter
         if isinstance(limiter, RateLimiter):
             await limiter.admit()
@@ -210,18 +218,18 @@ class TelegramPort:
         if pool is not None:
             await pool.aclose()
 
-    async def notify(self, chat_id: int, html: str) -> int | None:
+    async def notify(self, chat_id: str, html: str) -> str | None:
         try:
-            sent = await self.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML,
+            sent = await self.bot.send_message(chat_of(chat_id), html, parse_mode=ParseMode.HTML,
                                                link_preview_options=NO_PREVIEW)
         except TelegramError as exc:
             log.warning("could not send a campaign report to chat %s: %s", chat_id, exc)
             return None
-        return sent.message_id
+        return str(sent.message_id)
 
-    async def edit(self, chat_id: int, message_id: int, html: str) -> None:
+    async def edit(self, chat_id: str, message_id: str, html: str) -> None:
         try:
-            await self.bot.edit_message_text(html, chat_id=chat_id, message_id=message_id,
+            await self.bot.edit_message_text(html, chat_id=chat_of(chat_id), message_id=int(message_id),
                                              parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
