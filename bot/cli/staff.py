@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.cli.common import database, print_json
 from bot.config import load_settings
+from storage.identities import Identities
 from storage.staff import ROLES, Staff
 
 
