@@ -55,10 +55,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         settings = load_settings()
         async with database(settings) as db:
             members = await Staff(db, settings.admin_ids).members()
+            telegram = await Identities(db).external_ids([m.person_id for m in members], "telegram")
         for m in members:
+            user_id = telegram.get(m.person_id, "")
+            user = int(user_id) if user_id.lstrip("-").isdigit() else user_id
             if args.json:
-                print_json({"user_id": m.user_id, "role": m.role, "name": m.display, "added_by": m.added_by})
+                print_json({"user_id": user, "person": m.person_id, "role": m.role, "name": m.display,
+                            "added_by": m.added_by})
             else:
-                print(f"{m.user_id}\t{m.role}\t{m.display or ''}\t(added by {m.added_by})")
+                print(f"{user}\t{m.role}\t{m.display or ''}\t(added by {m.added_by})")
     asyncio.run(go())
     return 0
