@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from bot.campaigns.service import Campaigns
 from bot.config import Settings
-from bot.content import Content, load_content
+from bot.content import Content
+from bot.content_gate import load_checked
 from bot.dialogue.core import Channels
 from bot.faq.service import FaqService
 from bot.helpdesk.service import HelpdeskService
@@ -43,7 +44,7 @@ class Services:
 async def build_services(settings: Settings, content: Content | None = None,
                          catalogs: Catalogs | None = None) -> Services:
     """Load content and catalogs (unless given) and open the database."""
-    content = content or load_content(settings.content_dir)
+    content = content or load_checked(settings.content_dir)
     catalogs = catalogs or Catalogs.load(settings.content_dir / "locales")
     db = await Database(settings.db_path).open()
     staff = Staff(db, settings.admin_ids)

@@ -16,7 +16,8 @@ import pytest_asyncio
 from bot.campaigns.engine import Pacer
 from bot.config import Settings
 from bot.sandbox import Sandbox, SandboxUser, SentMessage
-from handlers.telegram.app import App, Services, build_application, open_services, start_app, stop_app
+from bot.services import Services, open_services
+from handlers.telegram.app import App, build_application, start_app, stop_app
 from tests.test_campaigns_engine import Clock
 
 pytestmark = pytest.mark.asyncio

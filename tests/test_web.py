@@ -404,3 +404,28 @@ async def test_make_run_says_when_the_port_is_busy(tmp_path: Path) -> None:
         _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 1
     assert f"BOT_WEB_PORT={port + 1}" in err.decode()
+
+
+async def test_reload_applies_exactly_the_checks_of_content_check(tmp_path: Path) -> None:
+    """An FAQ whose `related` names an FAQ that does not exist is an error for `content check`: reload
+    refuses it too, and the bot keeps answering with the content it had (issue 10 item 12)."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    settings = Settings(data_dir=tmp_path / "data", content_dir=content)
+    async with local_bot(settings, port=0) as local:
+        page = WebChat(local)
+        page.mount()
+        faq = content / "faq" / "vneid-forgot-password.md"
+        text = faq.read_text(encoding="utf-8")
+        assert "related = [" in text
+        faq.write_text(text.replace("related = [", 'related = ["khong-co-bai-nay", ', 1), encoding="utf-8")
+        from bot.faq.check import run_checks
+
+        errors = [p for p in run_checks(content)[1] if p.severity == "error"]
+        assert any("khong-co-bai-nay" in str(p) for p in errors)  # content check calls it an error
+        app = local.app
+        async with httpx.AsyncClient(base_url=local.sandbox.url, timeout=10) as client:
+            refused = await client.post("/web/reload", json={})
+        assert refused.status_code == 422
+        assert any("khong-co-bai-nay" in problem for problem in refused.json()["problems"])
+        assert local.app is app and app.running

@@ -16,6 +16,10 @@ from storage.db import Database
 async def database(settings: Settings | None = None) -> AsyncIterator[Database]:
     """The bot's database (migrated), for one command."""
     settings = settings or load_settings()
+    sandbox = settings.data_dir / "sandbox" / settings.db_path.name
+    if not settings.db_path.exists() and sandbox.exists():
+        print(f"note: {settings.db_path} does not exist yet (nothing recorded there); the local sandbox's "
+              f"database is {sandbox} — add --sandbox to read it: python -m bot --sandbox …", file=sys.stderr)
     db = await Database(settings.db_path).open()
     try:
         yield db

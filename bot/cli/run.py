@@ -10,6 +10,7 @@ import signal
 import sys
 from typing import Any
 
+from bot import runlock
 from bot.config import Settings, load_settings
 from bot.logs import setup_logging
 from handlers.telegram.app import build_application, start_app, stop_app
@@ -54,11 +55,17 @@ async def serve_sandbox(settings: Settings, terminal: bool, web: bool) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     setup_logging(settings.token)
-    if settings.token:
-        asyncio.run(serve(settings))
-    else:
-        # No token: the local sandbox. A terminal chat when run from a terminal.
-        asyncio.run(serve_sandbox(settings, terminal=sys.stdin.isatty(), web=not args.no_web))
+    try:
+        if settings.token:
+            with runlock.hold(settings.data_dir):
+                asyncio.run(serve(settings))
+        else:
+            # No token: the local sandbox (its own database, data/sandbox). A terminal chat from a terminal.
+            with runlock.hold(settings.data_dir / "sandbox"):
+                asyncio.run(serve_sandbox(settings, terminal=sys.stdin.isatty(), web=not args.no_web))
+    except runlock.AlreadyRunning as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -68,5 +75,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         print("BOT_TOKEN is set: the terminal chat only runs against the local sandbox. Unset it first.")
         return 2
     setup_logging(None, level=logging.WARNING)
-    asyncio.run(serve_sandbox(settings, terminal=True, web=False))
+    try:
+        with runlock.hold(settings.data_dir / "sandbox"):
+            asyncio.run(serve_sandbox(settings, terminal=True, web=False))
+    except runlock.AlreadyRunning as exc:
+        print(f"error: {exc} (`make run` serves the web chat on the same sandbox)", file=sys.stderr)
+        return 1
     return 0

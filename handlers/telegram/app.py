@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.content import load_content
+from bot.content_gate import load_checked
 from bot.dialogue.core import Conversation
 from bot.i18n import Catalogs
 from bot.services import Services, build_services
@@ -87,7 +87,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
     os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     # Content and catalogs are read before anything starts: a broken content folder stops start-up.
-    content = services.content if services else load_content(settings.content_dir)
+    content = services.content if services else load_checked(settings.content_dir)
     catalogs = services.catalogs if services else Catalogs.load(settings.content_dir / "locales")
 
     async def post_init(app: App) -> None:
