@@ -104,7 +104,7 @@ async def test_user_text_is_escaped_and_phone_numbers_masked_in_logs(
     assert "0912345678" not in stored and "09•••••678" in stored
 
 
-async def test_browse_edits_in_place_and_back_works(sandbox: Sandbox, bot: App) -> None:
+async def test_browse_lists_edit_in_place_and_answers_are_new_messages(sandbox: Sandbox, bot: App) -> None:
     khanh = sandbox.user(1009, "Khánh")
     groups = await khanh.ask("❓ Hỏi đáp VNeID, dịch vụ công")
     assert "Chọn chủ đề" in groups.text
@@ -113,12 +113,13 @@ async def test_browse_edits_in_place_and_back_works(sandbox: Sandbox, bot: App) 
     listing = await cursor.next_edit(groups.message_id)
     assert any(d.startswith("f:") for d in listing.callback_data)
     await khanh.press(listing, "f:can-cuoc-lost")
-    answer = await cursor.next_edit(groups.message_id)
+    answer = await cursor.next()  # the answer is a new message: the list stays to go on browsing
     assert "Thông tin được kiểm tra ngày" in answer.text
-    await khanh.press(answer, "g:can-cuoc")
+    assert any(d.startswith("fb:") for d in answer.callback_data)
+    await khanh.press(listing, "grp")
     back = await cursor.next_edit(groups.message_id)
-    assert back.callback_data == listing.callback_data
-    assert len(khanh.messages()) == 1  # one message, edited in place
+    assert any(d.startswith("g:") for d in back.callback_data)
+    assert len(khanh.messages()) == 2  # the list (edited in place) and the answer
 
 
 async def test_long_answer_is_split_under_the_limit(sandbox: Sandbox, bot: App) -> None:
