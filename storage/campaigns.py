@@ -556,7 +556,8 @@ class CampaignStore:
         await self.db.execute(
             "INSERT OR REPLACE INTO campaign_drafts(person_id, channel, chat_id, step, body, html, photo,"
             " template_id, audience, at, repeat, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (d.person_id, d.channel, str(d.chat_id), d.step, d.body, d.html, d.photo, d.template_id, d.audience, d.at, d.repeat,
+            (d.person_id, d.channel, str(d.chat_id), d.step, d.body, d.html, d.photo, d.template_id, d.audience,
+             d.at, d.repeat,
              d.updated_at))
 
     async def delete_draft(self, person_id: int) -> bool:

@@ -211,7 +211,8 @@ class HelpStore:
                 "INSERT INTO help_requests(person_id, channel, chat_id, language, topic, full_name, phone,"
                 " village, id_number, slot_date, slot_start, slot_end, note, status, consent_at, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)",
-                (new.person_id, new.channel, str(new.chat_id), new.language, new.topic, new.full_name, new.phone, new.village,
+                (new.person_id, new.channel, str(new.chat_id), new.language, new.topic, new.full_name, new.phone,
+                 new.village,
                  new.id_number, new.slot_date, new.slot_start, new.slot_end, new.note, new.consent_at, now, now))
             await self._event(tx, request_id, "resident", "created", None, now)
             await tx.execute("DELETE FROM help_drafts WHERE person_id = ?", (new.person_id,))

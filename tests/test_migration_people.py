@@ -81,7 +81,8 @@ async def test_every_row_survives_and_telegram_ids_become_people(old_db: Path) -
         assert row["full_name"] == "Lan" and row["phone"] == "0912345678"
         actors = [r["actor"] for r in await db.fetchall("SELECT actor FROM help_events ORDER BY id")]
         assert actors == ["resident", f"person:{minh.person_id}"]
-        audit = [(r["actor"], r["target"]) for r in await db.fetchall("SELECT actor, target FROM audit_log ORDER BY id")]
+        rows = await db.fetchall("SELECT actor, target FROM audit_log ORDER BY id")
+        audit = [(r["actor"], r["target"]) for r in rows]
         assert audit == [(f"person:{minh.person_id}", "request:1"), ("cli", f"person:{minh.person_id}")]
         assert await db.fetchval("SELECT person_id FROM help_officer_inputs") == minh.person_id
         sub = await db.fetchone("SELECT * FROM subscriptions")

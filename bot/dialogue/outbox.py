@@ -96,7 +96,7 @@ class Outbox:
             await self.store.settle(letter.id, "failed", tries, str(exc)[:300])
             log.warning("letter %d refused: %s", letter.id, exc)
             return Delivery(letter.id, "failed", str(exc)[:300])
-        except Exception as exc:  # noqa: BLE001 - an unexpected error must not lose the letter
+        except Exception as exc:
             log.exception("letter %d: unexpected error while sending", letter.id)
             return await self._later(letter, tries, f"{type(exc).__name__}", 0.0)
         await self.store.settle(letter.id, "sent", tries)
