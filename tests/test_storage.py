@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database
-from storage.questions import Questions
 from storage.identities import Identities
+from storage.questions import Questions
 from storage.residents import Residents
 from storage.staff import Staff
 
