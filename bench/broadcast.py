@@ -35,7 +35,7 @@ from bot.campaigns.engine import window_for  # noqa: E402
 from bot.campaigns.service import Campaigns  # noqa: E402
 from bot.content import load_content  # noqa: E402
 from bot.i18n import Catalogs  # noqa: E402
-from bot.sandbox import SANDBOX_TOKEN, Sandbox  # noqa: E402
+from devtools.sandbox import SANDBOX_TOKEN, Sandbox  # noqa: E402
 from storage.campaigns import Subscriptions  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.staff import Staff  # noqa: E402

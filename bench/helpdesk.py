@@ -3,7 +3,7 @@
     .venv/bin/python bench/helpdesk.py                          # 500 residents, limiter as in the tests
     .venv/bin/python bench/helpdesk.py --residents 100 --rate 25  # the production default rate limit
 
-The real bot (build_application, long polling over HTTP) runs against bot.sandbox in this process. Each
+The real bot (build_application, long polling over HTTP) runs against devtools.sandbox in this process. Each
 resident sends /request, agrees, picks a topic, types a name, shares their contact, picks a village, types
 an ID number, picks a slot, types a note and confirms. Printed: requests stored (must equal the number of
 residents, with no duplicates and none lost), p50/p99 latency of each step (the resident's action to the
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
-from bot.sandbox import SANDBOX_TOKEN, Sandbox  # noqa: E402
+from devtools.sandbox import SANDBOX_TOKEN, Sandbox  # noqa: E402
 from handlers.telegram.app import App, build_application, start_app, stop_app  # noqa: E402
 
 OFFICERS_CHAT = -1009999

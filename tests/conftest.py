@@ -11,8 +11,8 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Settings
-from bot.sandbox import Sandbox
-from bot.sandbox.client import SANDBOX_TOKEN
+from devtools.sandbox import Sandbox
+from devtools.sandbox.client import SANDBOX_TOKEN
 from handlers.telegram.app import App, build_application, start_app, stop_app
 from tests.sandbox_fixtures import bot_api, ptb_timedelta, sandbox  # noqa: F401  (fixtures)
 

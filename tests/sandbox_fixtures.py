@@ -1,4 +1,4 @@
-"""Fixtures and helpers for tests that run against `bot.sandbox` (import what you need).
+"""Fixtures and helpers for tests that run against `devtools.sandbox` (import what you need).
 
 - `sandbox`: a started `Sandbox` on 127.0.0.1 (stopped after the test).
 - `bot_api`: a `BotApiClient` (httpx, keep-alive) calling the sandbox's Bot API with `TEST_TOKEN`.
@@ -17,7 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bot.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 
 TEST_TOKEN = "123456:TEST-sandbox"
 

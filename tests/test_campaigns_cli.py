@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
-from bot.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 from handlers.telegram.app import App
 from tests.conftest import StartBot
 

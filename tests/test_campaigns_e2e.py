@@ -15,8 +15,8 @@ import pytest_asyncio
 
 from bot.campaigns.engine import Pacer
 from bot.config import Settings
-from bot.sandbox import Sandbox, SandboxUser, SentMessage
 from bot.services import Services, open_services
+from devtools.sandbox import Sandbox, SandboxUser, SentMessage
 from handlers.telegram.app import App, build_application, start_app, stop_app
 from tests.test_campaigns_engine import Clock
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.campaigns.engine import window_for
-from bot.sandbox import Sandbox
-from bot.sandbox.client import SANDBOX_TOKEN
+from devtools.sandbox import Sandbox
+from devtools.sandbox.client import SANDBOX_TOKEN
 from storage.campaigns import Subscriptions
 from storage.db import Database
 from tests.test_campaigns_cli import cli_env, content_without_quiet_hours

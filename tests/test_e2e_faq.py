@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 from handlers.telegram.app import App
 from storage.db import Database
 

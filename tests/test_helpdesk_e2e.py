@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.sandbox import Sandbox, SandboxGroup, SandboxUser, SentMessage
+from devtools.sandbox import Sandbox, SandboxGroup, SandboxUser, SentMessage
 from handlers import officer
 from handlers.telegram.app import App, stop_app
 from tests.conftest import OFFICERS_CHAT, StartBot

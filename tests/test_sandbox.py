@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox import BOT_ID, Sandbox, SandboxError, entities_to_html, parse_html
-from bot.sandbox.html import HtmlError, normalize
-from bot.sandbox.world import tiny_png
+from devtools.sandbox import BOT_ID, Sandbox, SandboxError, entities_to_html, parse_html
+from devtools.sandbox.html import HtmlError, normalize
+from devtools.sandbox.world import tiny_png
 from tests.sandbox_fixtures import TEST_TOKEN, BotApiClient, bot_api, sandbox
 
 __all__ = ["bot_api", "sandbox"]  # fixtures used by name below
@@ -92,7 +92,7 @@ async def test_keep_alive_serves_many_requests_on_one_connection(sandbox: Sandbo
 async def test_the_token_never_reaches_the_logs(
     sandbox: Sandbox, bot_api: BotApiClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.sandbox")
+    caplog.set_level(logging.DEBUG, logger="devtools.sandbox")
     sandbox.user(1, "An")
     await bot_api.call("sendMessage", chat_id=1, text="<b>x", parse_mode="HTML")
     await bot_api.call("getMe")
@@ -834,7 +834,7 @@ async def test_control_api_drives_the_world(sandbox: Sandbox, bot_api: BotApiCli
 
 
 async def test_remote_sandbox_client(sandbox: Sandbox, bot_api: BotApiClient) -> None:
-    from bot.sandbox import RemoteSandbox
+    from devtools.sandbox import RemoteSandbox
 
     async with RemoteSandbox(sandbox.url) as remote:
         events = remote.events(chat_id=4001, since=0)  # replays what happened before it connected
@@ -853,7 +853,7 @@ async def test_remote_sandbox_client(sandbox: Sandbox, bot_api: BotApiClient) ->
 
 
 async def test_extra_routes_can_be_mounted(sandbox: Sandbox) -> None:
-    from bot.sandbox import Request, Response
+    from devtools.sandbox import Request, Response
 
     async def page(request: Request) -> Response:
         return Response.text("<h1>chat</h1>", content_type="text/html; charset=utf-8")

@@ -17,8 +17,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.sandbox import Sandbox
-from bot.sandbox.world import tiny_png
+from devtools.sandbox import Sandbox
+from devtools.sandbox.world import tiny_png
 from tests.sandbox_fixtures import ptb_timedelta, running_app, sandbox
 
 __all__ = ["ptb_timedelta", "sandbox"]  # fixtures used by name below

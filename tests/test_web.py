@@ -22,9 +22,17 @@ import pytest_asyncio
 
 from bot.cli import run as run_cli
 from bot.config import Settings
-from bot.sandbox import Sandbox, SandboxUser
-from bot.sandbox.local import OFFICER, OFFICERS_GROUP_ID, PERSONAS, RESIDENT_1, SandboxRefused, local_bot, run_local
-from bot.sandbox.web import LABELS, WebChat
+from devtools.sandbox import Sandbox, SandboxUser
+from devtools.sandbox.local import (
+    OFFICER,
+    OFFICERS_GROUP_ID,
+    PERSONAS,
+    RESIDENT_1,
+    SandboxRefused,
+    local_bot,
+    run_local,
+)
+from devtools.sandbox.web import LABELS, WebChat
 
 ROOT = Path(__file__).resolve().parent.parent
 DAYTIME = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)  # Thursday 09:00 in Asia/Ho_Chi_Minh: no quiet hours

@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Settings
-from bot.sandbox.local import EDITOR, OFFICER, RESIDENT_1, local_bot
-from bot.sandbox.web import WebChat
+from devtools.sandbox.local import EDITOR, OFFICER, RESIDENT_1, local_bot
+from devtools.sandbox.web import WebChat
 
 pytestmark = pytest.mark.browser
 

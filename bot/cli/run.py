@@ -47,7 +47,7 @@ async def serve(settings: Settings) -> None:
 
 
 async def serve_sandbox(settings: Settings, terminal: bool, web: bool) -> None:
-    from bot.sandbox.local import run_local
+    from devtools.sandbox.local import run_local
 
     await run_local(settings, terminal=terminal, web=web)
 

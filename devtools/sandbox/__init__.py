@@ -5,7 +5,7 @@
 - `parse_html` (html.py): Telegram's HTML parse mode, with its error messages.
 """
 
-from bot.sandbox.client import (
+from devtools.sandbox.client import (
     SANDBOX_TOKEN,
     Cursor,
     RemoteSandbox,
@@ -13,9 +13,9 @@ from bot.sandbox.client import (
     SandboxGroup,
     SandboxUser,
 )
-from bot.sandbox.html import Entity, HtmlError, entities_to_html, parse_html
-from bot.sandbox.server import ApiError, Request, Response, SandboxServer, StreamResponse
-from bot.sandbox.world import (
+from devtools.sandbox.html import Entity, HtmlError, entities_to_html, parse_html
+from devtools.sandbox.server import ApiError, Request, Response, SandboxServer, StreamResponse
+from devtools.sandbox.world import (
     BOT_ID,
     BOT_USERNAME,
     CallbackAnswer,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.config import Settings
-from bot.sandbox.client import SANDBOX_TOKEN, Sandbox
-from bot.sandbox.world import SentMessage
+from devtools.sandbox.client import SANDBOX_TOKEN, Sandbox
+from devtools.sandbox.world import SentMessage
 from handlers.telegram.app import App, build_application, start_app, stop_app
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ async def run_local(settings: Settings, terminal: bool, web: bool) -> None:
     try:
         async with local_bot(settings, port=port) as local:
             if web:
-                from bot.sandbox.web import WebChat
+                from devtools.sandbox.web import WebChat
 
                 page = WebChat(local)
                 page.mount()

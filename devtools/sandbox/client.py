@@ -10,7 +10,7 @@ In-process (tests, `python -m bot run` without a token)::
         edited = await sb.cursor(lan).next_edit(reply.message_id)
 
 From another process (the terminal chat, a bot under test in a subprocess): `RemoteSandbox(url)`
-speaks the HTTP control API (see `bot.sandbox.server.ControlApi`).
+speaks the HTTP control API (see `devtools.sandbox.server.ControlApi`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from bot.sandbox.server import Handler, SandboxServer
-from bot.sandbox.world import (
+from devtools.sandbox.server import Handler, SandboxServer
+from devtools.sandbox.world import (
     BOT_ID,
     JSON,
     CallbackAnswer,

@@ -1,6 +1,6 @@
 """The web chat: a phone-like page where anyone plays residents, officers and the culture officer against
 the real bot, served by the sandbox itself on 127.0.0.1 (no CDN, no web fonts: every asset is in
-``bot/sandbox/web/``; updates reach the page as Server-Sent Events).
+``devtools/sandbox/web/``; updates reach the page as Server-Sent Events).
 
 Routes, mounted on the sandbox's HTTP server by `WebChat.mount` (the page drives users through the
 sandbox's control API: ``/sandbox/send``, ``press``, ``contact``, ``messages``, ``events``):
@@ -40,8 +40,8 @@ from bot.helpdesk.model import OFFICER_STATUS_LABELS, ref_code
 from bot.helpdesk.model import TOPICS as HELP_TOPICS
 from bot.i18n import LANGUAGES, N_, Catalogs, Translate, fmt_datetime
 from bot.privacy import mask_phone
-from bot.sandbox.client import SANDBOX_TOKEN
-from bot.sandbox.local import (
+from devtools.sandbox.client import SANDBOX_TOKEN
+from devtools.sandbox.local import (
     OFFICER,
     OFFICERS_GROUP_ID,
     OFFICERS_GROUP_TITLE,
@@ -50,12 +50,12 @@ from bot.sandbox.local import (
     grant_roles,
     populate,
 )
-from bot.sandbox.server import Request, Response
+from devtools.sandbox.server import Request, Response
 from handlers.telegram.app import App, Services, build_application, start_app, stop_app
 
 log = logging.getLogger(__name__)
 
-# name -> content type; nothing else under bot/sandbox/web/ is ever served
+# name -> content type; nothing else under devtools/sandbox/web/ is ever served
 ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
 PAGE = "index.html"
 CSP = (
@@ -394,7 +394,7 @@ class WebChat:
 
 
 def _asset(name: str) -> str:
-    return resources.files("bot.sandbox").joinpath("web", name).read_text(encoding="utf-8")
+    return resources.files("devtools.sandbox").joinpath("web", name).read_text(encoding="utf-8")
 
 
 def _when(at: float | None, lang: str) -> str:

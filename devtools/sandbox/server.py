@@ -70,7 +70,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from bot.sandbox.html import (
+from devtools.sandbox.html import (
     Entity,
     HtmlError,
     add_found_entities,
@@ -79,7 +79,7 @@ from bot.sandbox.html import (
     parse_html,
     utf16_len,
 )
-from bot.sandbox.world import (
+from devtools.sandbox.world import (
     BOT_ID,
     BOT_USER_API,
     JSON,

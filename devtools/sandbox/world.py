@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from bot.sandbox.html import Entity, entities_to_html, find_entities
+from devtools.sandbox.html import Entity, entities_to_html, find_entities
 
 JSON = dict[str, Any]
 T = TypeVar("T")

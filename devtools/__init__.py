@@ -1,0 +1,1 @@
+"""Tools for trying and testing the bot — the local Bot API sandbox, the web chat, personas — not the product."""
