@@ -25,7 +25,7 @@ from bot.content_gate import load_checked
 from bot.dialogue.core import Conversation
 from bot.i18n import Catalogs
 from bot.services import Services, build_services
-from handlers.telegram.broadcast import RateLimiter
+from handlers.telegram.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +122,13 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .context_types(ContextTypes(bot_data=BotData))
-        # RateLimiter: AIORateLimiter that honours rate_limit_args={"max_retries": 0} (campaign sends)
-        .rate_limiter(RateLimiter(overall_max_rate=overall, overall_time_period=1, max_retries=2))
+        # Our own limiter: per-chat flood control, ≤ 20 messages a minute per group, a shared overall budget.
+        .rate_limiter(RateLimiter(overall_max_rate=overall, max_retries=2))
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    app: App = builder.build()  # type: ignore[assignment]
+    app: App = builder.build()
     from handlers import register
 
     register(app, catalogs)

@@ -20,73 +20,30 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
-from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any, cast
 
 import httpx
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 
 from bot.campaigns.engine import Blocked, Broadcast, RetryLater, SendFailed
+from handlers.telegram.ratelimit import RateLimiter, retry_seconds
 from storage.campaigns import Recipient
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Broadcast sends ask the rate limiter for no retry: the engine waits out a 429 itself, for every campaign.
-NO_RETRY = {"max_retries": 0}
-
-
-class RateLimiter(AIORateLimiter):
-    """PTB's AIORateLimiter, where `rate_limit_args={"max_retries": n}` is honoured, n = 0 included.
-
-    Stock PTB 22 expects an int and reads it as `rate_limit_args or max_retries`, so 0 silently becomes
-    the default (and a dict fails). Plain ints and None behave exactly as in PTB.
-    """
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: Any,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(rate_limit_args, dict):
-            retries = int(rate_limit_args.get("max_retries", self._max_retries))
-            if retries > 0:
-                return await super().process_request(callback, args, kwargs, endpoint, data, retries)
-            chat_id = data.get("chat_id")
-            group: int | str | bool = chat_id if isinstance(chat_id, str) or (
-                isinstance(chat_id, int) and chat_id < 0) else False
-            # One attempt through the same limiters; a RetryAfter reaches the caller.
-            return await self._run_request(chat=chat_id is not None, group=group,
-                                           allow_paid_broadcast=bool(data.get("allow_paid_broadcast", False)),
-                                           callback=callback, args=args, kwargs=kwargs)
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
-
-    async def admit(self) -> None:
-        """Take one slot of the overall limit for a request sent around PTB (a broadcast text to a private
-        chat, as `_run_request` would), after any 429 pause PTB is waiting out."""
-        if not self._retry_after_event.is_set():
-            await self._retry_after_event.wait()
-        if self._base_limiter is not None:
-            await self._base_limiter.acquire()
+NO_RETRY = {"max_retries": 0, "bulk": True}
 
 
 def chat_of(chat: str | int) -> int | str:
     """A chat id as the Bot API takes it: digits as a number, anything else as given."""
     text = str(chat)
     return int(text) if text.lstrip("-").isdigit() else text
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    value: Any = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 Markup = Callable[[str], InlineKeyboardMarkup | None]
@@ -207,6 +164,8 @@ class TelegramPort:
         parameters = answer.get("parameters")
         retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
         if retry_after or code == 429:
+            if isinstance(limiter, RateLimiter):
+                limiter.pause_bulk(float(retry_after or 1))
             raise RetryLater(float(retry_after or 1))
         if code == 403:
             raise Blocked(description)

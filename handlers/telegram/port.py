@@ -19,7 +19,8 @@ from telegram.ext import ExtBot
 from bot.dialogue.core import Blocked, DeliveryError, Refused, TryLater
 from bot.dialogue.model import Buttons, Capabilities, Out, Sent
 from bot.dialogue.render import Rendered
-from handlers.telegram.broadcast import chat_of, retry_seconds
+from handlers.telegram.broadcast import chat_of
+from handlers.telegram.ratelimit import retry_seconds
 
 CAPS = Capabilities(channel="telegram", buttons=True, edits=True, text_limit=4096, markup="html",
                     contact_button=True, files=True, command_menu=True, group_per_minute=20)
