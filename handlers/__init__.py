@@ -10,7 +10,9 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from bot.i18n import LANGUAGES, N_, Catalogs
+from bot.dialogue import commands
+from bot.dialogue.model import Address
+from bot.i18n import LANGUAGES, Catalogs
 from handlers import campaigns, helpdesk, officer
 from handlers.common import main_menu, menu_labels, tr
 from handlers.telegram.app import App, Ctx
@@ -18,17 +20,8 @@ from handlers.telegram.dispatch import to_core
 
 log = logging.getLogger(__name__)
 
-# Commands shown in Telegram's menu (Latin names; Telegram allows only [a-z0-9_]).
-COMMANDS = (
-    ("start", N_("Main menu")),
-    ("help", N_("How to use the bot")),
-    ("subscribe", N_("Receive the commune's announcements")),
-    ("unsubscribe", N_("Stop the announcements")),
-    ("request", N_("Ask an officer for help with VNeID")),
-    ("status", N_("My help requests")),
-    ("cancel", N_("Stop what I am filling in")),
-    ("mydata", N_("See or erase my data")),
-)
+# Commands shown in Telegram's menu: the core's lists (bot/dialogue/commands.py).
+COMMANDS = commands.RESIDENT
 
 
 class AddressedToBot(filters.MessageFilter):
@@ -194,6 +187,18 @@ async def on_startup(app: App) -> None:
             await app.bot.set_my_commands(commands, language_code=lang)
         except TelegramError:
             log.warning("could not set the command menu for %s", lang, exc_info=True)
+    await set_staff_commands(app)
     # --- feature start-up (rebuild reminders / schedules from the database) goes here ---
     await campaigns.on_startup(app)  # the delivery engine: resumes runs, polls for due campaigns
     officer.schedule_jobs(app)
+
+
+async def set_staff_commands(app: App) -> None:
+    """Each staff member's private chat shows their role's commands too (the rest see the residents')."""
+    svc = app.bot_data.svc
+    for member in await svc.staff.members():
+        role = await svc.staff.role(member.person_id)
+        for identity in await svc.identities.of_person(member.person_id):
+            if identity.channel == "telegram":
+                await svc.channels.set_commands(Address("telegram", identity.chat_id), identity.language,
+                                                commands.for_role(role))

@@ -42,3 +42,18 @@ async def test_numbered_choices_accept_the_words_too(flow: Flow) -> None:  # noq
     first = groups.labels[0]
     [group] = await lan.say(first.lower())
     assert group.labels and group.text != groups.text
+
+
+async def test_staff_see_their_own_commands_in_help(flow: Flow) -> None:  # noqa: F811
+    """Issue 10 item 9: /queue and /campaign are in the officers' and the culture officer's help."""
+    minh, hoa, lan = flow.person("2001"), flow.person("3001"), flow.person("1001")
+    for person, role in ((minh, "officer"), (hoa, "editor")):
+        await person.say("xin chao")  # known to the bot
+        who = await flow.conversation._identify(person.who())  # type: ignore[misc]
+        await flow.services.staff.add(who.person, role, "test")
+    [officer_help] = await minh.command("help")
+    [editor_help] = await hoa.command("help")
+    [resident_help] = await lan.command("help")
+    assert "/queue" in officer_help.text and "/campaign" not in officer_help.text
+    assert "/campaign" in editor_help.text and "/queue" not in editor_help.text
+    assert "/queue" not in resident_help.text and "/campaign" not in resident_help.text

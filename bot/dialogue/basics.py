@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from bot.dialogue import commands
 from bot.dialogue.core import Turn
 from bot.dialogue.model import Command, Out
 from bot.i18n import Translate
@@ -55,10 +56,12 @@ async def start(turn: Turn) -> None:
         "Type your question in your own words (diacritics are not needed), or use the buttons below."
     ).format(commune=commune)
     await turn.reply(Out(text, menu=True))
+    if turn.person:
+        await offer_commands(turn, await turn.svc.staff.role(turn.person))
 
 
 async def show_help(turn: Turn) -> None:
-    """Explain what the bot does and list the commands."""
+    """Explain what the bot does and list the commands (staff see theirs too)."""
     _ = turn._
     text = _(
         "<b>How to use this bot</b>\n"
@@ -70,7 +73,19 @@ async def show_help(turn: Turn) -> None:
         "• /cancel — stop what you are filling in\n\n"
         "The bot never asks for your OTP code, password or passcode. Never give them to anyone."
     )
+    role = await turn.svc.staff.role(turn.person) if turn.person else None
+    staff = commands.for_role(role)[len(commands.RESIDENT):]
+    if staff:
+        lines = "\n".join(f"• /{name} — {html.escape(_(desc))}" for name, desc in staff)
+        text += "\n\n" + _("<b>For staff</b>") + "\n" + lines
     await turn.reply(Out(text, menu=True))
+    await offer_commands(turn, role)
+
+
+async def offer_commands(turn: Turn, role: str | None) -> None:
+    """Staff get their own command list where the channel shows one (a chat-scoped menu on Telegram)."""
+    if role is not None and turn.private and turn.caps.command_menu:
+        await turn.channels.set_commands(turn.who.address, turn.who.language, commands.for_role(role))
 
 
 async def show_contacts(turn: Turn) -> None:

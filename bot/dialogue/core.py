@@ -121,6 +121,18 @@ class Channels:
         message = self.prepare(address.channel, out, language)
         return await port.edit(address.chat, message_id, message, out)
 
+    async def set_commands(self, address: Address, language: str, commands: tuple[tuple[str, str], ...]) -> None:
+        """Show this command list in one chat, where the channel has a command menu (best-effort)."""
+        port = self.ports.get(address.channel)
+        setter = getattr(port, "set_commands", None)
+        if port is None or setter is None or not port.caps.command_menu:
+            return
+        _ = self._translate(language)
+        try:
+            await setter(address.chat, [(name, _(desc)) for name, desc in commands])
+        except DeliveryError as exc:
+            log.info("could not set the command list of a chat: %s", exc)
+
     async def _remember(self, address: Address, caps: Capabilities, message: Rendered) -> None:
         if not caps.buttons and message.choices and self.choices is not None:
             await self.choices.remember(address.channel, address.chat, message.choices)

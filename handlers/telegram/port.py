@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -93,6 +95,14 @@ class TelegramChannel:
         except TelegramError as exc:
             raise delivery_error(exc) from exc
         return Sent(str(last.message_id) if last is not None else "")
+
+    async def set_commands(self, chat: str, commands: list[tuple[str, str]]) -> None:
+        """A chat-scoped command menu (staff see their own commands)."""
+        try:
+            await self.bot.set_my_commands([BotCommand(name, desc) for name, desc in commands],
+                                           scope=BotCommandScopeChat(chat_of(chat)))
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
 
     async def edit(self, chat: str, message_id: str, message: Rendered, out: Out) -> bool:
         if len(message.parts) != 1 or not message_id.isdigit() or message.keyboard or message.contact_label:
