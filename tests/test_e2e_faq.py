@@ -9,6 +9,7 @@ import pytest
 from devtools.sandbox import Sandbox
 from handlers.telegram.app import App
 from storage.db import Database
+from tests.conftest import person_of
 
 pytestmark = pytest.mark.asyncio
 
@@ -23,7 +24,7 @@ async def test_start_welcomes_with_menu_and_records_source(sandbox: Sandbox, bot
     labels = [b["text"] for row in keyboard["keyboard"] for b in row]
     assert labels == ["❓ Hỏi đáp VNeID, dịch vụ công", "🔔 Nhận thông báo của xã", "🙋 Nhờ cán bộ hỗ trợ",
                       "📞 Liên hệ"]
-    resident = await bot.bot_data.svc.residents.get(lan.id)
+    resident = await bot.bot_data.svc.residents.get(await person_of(bot, lan.id))
     assert resident is not None and resident.source == "poster-cho-phien"
 
 
@@ -71,8 +72,9 @@ async def test_thumbs_down_is_recorded_once_and_only_for_the_asker(sandbox: Sand
     answer = await sandbox.wait_for_answer(forged)
     assert "cũ" in (answer.text or "")
     db: Database = bot.bot_data.svc.db
-    rows = await db.fetchall("SELECT user_id, helpful, faq_id FROM feedback")
-    assert [(r["user_id"], r["helpful"], r["faq_id"]) for r in rows] == [(dung.id, 0, "vneid-change-phone")]
+    rows = await db.fetchall("SELECT person_id, helpful, faq_id FROM feedback")
+    assert [(r["person_id"], r["helpful"], r["faq_id"]) for r in rows] == [
+        (await person_of(bot, dung.id), 0, "vneid-change-phone")]
     gaps = await bot.bot_data.svc.questions.gaps()
     assert any(g.kind == "thumbs_down" and g.topic == "vneid-change-phone" for g in gaps)
 
@@ -123,15 +125,15 @@ async def test_browse_lists_edit_in_place_and_answers_are_new_messages(sandbox: 
 
 
 async def test_long_answer_is_split_under_the_limit(sandbox: Sandbox, bot: App) -> None:
-    from handlers.common import send_html
+    from bot.dialogue.model import Address, Out
 
     long_html = "\n".join(f"<b>Dòng {i}</b> " + "chữ " * 30 for i in range(200))
     user = sandbox.user(1010, "Lâm")
     await user.start()
     await sandbox.wait_for(user.id)
-    last = await send_html(bot.bot, user.id, long_html)
+    last = await bot.bot_data.svc.channels.send(Address("telegram", str(user.id)), Out(long_html), "vi")
     parts = [m for m in user.messages() if "Dòng" in m.text]
-    assert len(parts) >= 2 and parts[-1].message_id == last.message_id
+    assert len(parts) >= 2 and str(parts[-1].message_id) == last.message
     assert all(len(p.text) <= 4096 for p in parts)
     assert "".join(p.text for p in parts).count("Dòng") == 200
 

@@ -7,7 +7,7 @@ import re
 
 from bot.dialogue import commands
 from bot.dialogue.core import Turn
-from bot.dialogue.model import Command, Out
+from bot.dialogue.model import Command, Edited, Out
 from bot.i18n import Translate
 
 # Deep-link payloads Telegram allows (and a safe shape for any channel): A-Z a-z 0-9 _ -, up to 64.
@@ -101,3 +101,26 @@ async def not_text(turn: Turn) -> None:
 async def stale_press(turn: Turn) -> None:
     """A button whose data no flow accepted (old, or forged): answer calmly, change nothing."""
     turn.toast(turn._("This button is out of date."))
+
+
+async def on_edited(turn: Turn) -> None:
+    """An edited message is never an answer to a step nor a message to anyone (an officer editing a note
+    must not send it to a resident; a name edited at the ID step is not an ID number). With nothing open,
+    it is the question asked again; with a dialogue open, the person is told to send it anew."""
+    if not turn.private or not isinstance(turn.event, Edited) or not turn.event.text.strip():
+        return
+    if turn.who.open:
+        await turn.reply(html.escape(turn._("I do not read edited messages while something is being filled in. "
+                                            "Please send your answer again as a new message.")))
+        return
+    from bot.faq.flow import ask
+
+    await ask(turn, turn.event.text)
+
+
+async def unknown_command(turn: Turn) -> None:
+    """A /command the bot does not know: say so, and show what it does know."""
+    if not turn.private:
+        return
+    await turn.reply(html.escape(turn._("I do not know that command.")))
+    await show_help(turn)

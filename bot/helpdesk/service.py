@@ -60,6 +60,7 @@ class Who:
     chat_id: str
     language: str
     channel: str = "telegram"
+    contact_button: bool = True
 
 
 @dataclass
@@ -111,8 +112,8 @@ class HelpdeskService:
         self.clock = clock
         self.board = NoticeBoard()
 
-    def _env(self, now: float, translate: Translate) -> Env:
-        return Env(self.commune, now, self.retention_days, translate)
+    def _env(self, now: float, translate: Translate, who: Who | None = None) -> Env:
+        return Env(self.commune, now, self.retention_days, translate, who.contact_button if who else True)
 
     # --- the resident's form ----------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class HelpdeskService:
         """/request: the consent question, or the current question of a form already open."""
         now = self.clock()
         draft = await self._live_draft(who.person_id, now)
-        env = self._env(now, translate)
+        env = self._env(now, translate, who)
         if draft is not None:
             draft.updated_at = now
             await self.store.save_draft(draft)
@@ -148,7 +149,7 @@ class HelpdeskService:
         if self._expired(draft, now):
             await self.store.delete_draft(who.person_id)
             return Reply([self._dropped()], toast=STALE if isinstance(given, Pick) else None)
-        env = self._env(now, translate)
+        env = self._env(now, translate, who)
         outcome = form.answer(draft, given, env)
         if outcome.action == "confirm":
             return await self._confirm(draft, env)

@@ -104,7 +104,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         svc.jobs.start()
         svc.channels.add(TelegramChannel(app.bot))
         bot_data.conversation = Conversation(svc, svc.channels, build_router(), identifier(svc.identities))
-        from handlers import on_startup
+        from handlers.telegram.register import on_startup
 
         await on_startup(app)
 
@@ -129,7 +129,7 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         .post_shutdown(post_shutdown)
     )
     app: App = builder.build()
-    from handlers import register
+    from handlers.telegram.register import register
 
     register(app, catalogs)
     return app
