@@ -280,7 +280,7 @@ async def test_views_lists_and_refusals_are_audited(helpdesk: HelpdeskService) -
     actions = [(e.actor, e.action, e.target) for e in reversed(await helpdesk.staff.audit_trail())]
     assert actions[-3:] == [(f"person:{OFFICER}", "request.list", None),
                             (f"person:{OFFICER}", "request.view", f"request:{request_id}"),
-                            ("tg:1", "access.refused", f"request:{request_id}")]
+                            ("person:1", "access.refused", f"request:{request_id}")]
 
 
 async def test_messages_to_residents_escape_what_officers_type(helpdesk: HelpdeskService) -> None:
