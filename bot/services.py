@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.content_gate import load_checked
 from bot.dialogue.core import Channels
+from bot.dialogue.outbox import Outbox
 from bot.faq.service import FaqService
 from bot.helpdesk.service import HelpdeskService
 from bot.i18n import Catalogs
@@ -39,6 +40,7 @@ class Services:
     identities: Identities
     channels: Channels = field(repr=False, default=None)  # type: ignore[assignment]
     jobs: Jobs = field(repr=False, default_factory=Jobs)
+    outbox: Outbox = field(repr=False, default=None)  # type: ignore[assignment]
 
 
 async def build_services(settings: Settings, content: Content | None = None,
@@ -64,6 +66,7 @@ async def build_services(settings: Settings, content: Content | None = None,
         identities=identities,
     )
     services.channels = Channels(catalogs.gettext, menu_rows, identities)
+    services.outbox = Outbox(db, services.channels)
     return services
 
 

@@ -15,15 +15,15 @@ from typing import Any
 from storage.db import Database, Row, Transaction, now
 
 _AUDIT = "INSERT INTO audit_log(at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)"
-_DROP_QUEUED = "DELETE FROM deliveries WHERE user_id = ? AND status = 'pending'"
+_DROP_QUEUED = "DELETE FROM deliveries WHERE person_id = ? AND status = 'pending'"
 
 # --- subscriptions -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Subscription:
-    user_id: int
-    chat_id: int
+    person_id: int
+    chat_id: str
     language: str
     active: bool
     blocked: bool
@@ -31,6 +31,7 @@ class Subscription:
     topics: tuple[str, ...]
     consented_at: float
     updated_at: float
+    channel: str = "telegram"
 
     @property
     def receiving(self) -> bool:
@@ -43,9 +44,9 @@ def _audience_filter(audience: str) -> tuple[str, tuple[Any, ...]]:
     if kind == "village":
         return "s.village = ?", (value,)
     if kind == "topic":
-        return ("(NOT EXISTS (SELECT 1 FROM subscription_topics t WHERE t.user_id = s.user_id)"
+        return ("(NOT EXISTS (SELECT 1 FROM subscription_topics t WHERE t.person_id = s.person_id)"
                 " OR EXISTS (SELECT 1 FROM subscription_topics t"
-                " WHERE t.user_id = s.user_id AND t.topic = ?))", (value,))
+                " WHERE t.person_id = s.person_id AND t.topic = ?))", (value,))
     return "1", ()
 
 
@@ -55,68 +56,69 @@ class Subscriptions:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def subscribe(self, user_id: int, chat_id: int, language: str) -> Subscription:
+    async def subscribe(self, person_id: int, chat_id: str, language: str, channel: str = "telegram"
+                        ) -> Subscription:
         """Opt in (or back in): consent time is now; a resident who writes to us has not blocked us."""
         t = now()
         async with self.db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO subscriptions(user_id, chat_id, language, active, blocked, consented_at,"
-                " updated_at) VALUES (?, ?, ?, 1, 0, ?, ?)"
-                " ON CONFLICT(user_id) DO UPDATE SET chat_id = excluded.chat_id,"
+                "INSERT INTO subscriptions(person_id, channel, chat_id, language, active, blocked, consented_at,"
+                " updated_at) VALUES (?, ?, ?, ?, 1, 0, ?, ?)"
+                " ON CONFLICT(person_id) DO UPDATE SET chat_id = excluded.chat_id, channel = excluded.channel,"
                 " language = excluded.language, active = 1, blocked = 0,"
                 " consented_at = CASE WHEN subscriptions.active = 1 THEN subscriptions.consented_at"
                 " ELSE excluded.consented_at END, updated_at = excluded.updated_at",
-                (user_id, chat_id, language, t, t),
+                (person_id, channel, str(chat_id), language, t, t),
             )
-        sub = await self.get(user_id)
+        sub = await self.get(person_id)
         assert sub is not None
         return sub
 
-    async def get(self, user_id: int) -> Subscription | None:
-        row = await self.db.fetchone("SELECT * FROM subscriptions WHERE user_id = ?", (user_id,))
+    async def get(self, person_id: int) -> Subscription | None:
+        row = await self.db.fetchone("SELECT * FROM subscriptions WHERE person_id = ?", (person_id,))
         if row is None:
             return None
         topics = await self.db.fetchall(
-            "SELECT topic FROM subscription_topics WHERE user_id = ? ORDER BY topic", (user_id,))
-        return Subscription(row["user_id"], row["chat_id"], row["language"], bool(row["active"]),
+            "SELECT topic FROM subscription_topics WHERE person_id = ? ORDER BY topic", (person_id,))
+        return Subscription(row["person_id"], row["chat_id"], row["language"], bool(row["active"]),
                             bool(row["blocked"]), row["village"], tuple(t["topic"] for t in topics),
-                            row["consented_at"], row["updated_at"])
+                            row["consented_at"], row["updated_at"], row["channel"])
 
-    async def set_village(self, user_id: int, village: str | None) -> bool:
-        n = await self.db.execute("UPDATE subscriptions SET village = ?, updated_at = ? WHERE user_id = ?",
-                                  (village, now(), user_id))
+    async def set_village(self, person_id: int, village: str | None) -> bool:
+        n = await self.db.execute("UPDATE subscriptions SET village = ?, updated_at = ? WHERE person_id = ?",
+                                  (village, now(), person_id))
         return n > 0
 
-    async def toggle_topic(self, user_id: int, topic: str) -> tuple[str, ...] | None:
+    async def toggle_topic(self, person_id: int, topic: str) -> tuple[str, ...] | None:
         """Add or remove one topic; None when the resident is not subscribed."""
         async with self.db.transaction() as tx:
-            if await tx.fetchone("SELECT 1 FROM subscriptions WHERE user_id = ?", (user_id,)) is None:
+            if await tx.fetchone("SELECT 1 FROM subscriptions WHERE person_id = ?", (person_id,)) is None:
                 return None
-            removed = await tx.execute("DELETE FROM subscription_topics WHERE user_id = ? AND topic = ?",
-                                       (user_id, topic))
+            removed = await tx.execute("DELETE FROM subscription_topics WHERE person_id = ? AND topic = ?",
+                                       (person_id, topic))
             if not removed:
-                await tx.execute("INSERT INTO subscription_topics(user_id, topic) VALUES (?, ?)",
-                                 (user_id, topic))
-            await tx.execute("UPDATE subscriptions SET updated_at = ? WHERE user_id = ?", (now(), user_id))
-            rows = await tx.fetchall("SELECT topic FROM subscription_topics WHERE user_id = ? ORDER BY topic",
-                                     (user_id,))
+                await tx.execute("INSERT INTO subscription_topics(person_id, topic) VALUES (?, ?)",
+                                 (person_id, topic))
+            await tx.execute("UPDATE subscriptions SET updated_at = ? WHERE person_id = ?", (now(), person_id))
+            rows = await tx.fetchall("SELECT topic FROM subscription_topics WHERE person_id = ? ORDER BY topic",
+                                     (person_id,))
         return tuple(r["topic"] for r in rows)
 
-    async def unsubscribe(self, user_id: int) -> bool:
+    async def unsubscribe(self, person_id: int) -> bool:
         """Stop at once: inactive, and queued deliveries to this resident are dropped."""
         async with self.db.transaction() as tx:
             n = await tx.execute("UPDATE subscriptions SET active = 0, updated_at = ?"
-                                 " WHERE user_id = ? AND active = 1", (now(), user_id))
-            await tx.execute(_DROP_QUEUED, (user_id,))
+                                 " WHERE person_id = ? AND active = 1", (now(), person_id))
+            await tx.execute(_DROP_QUEUED, (person_id,))
         return n > 0
 
-    async def set_blocked(self, user_id: int, blocked: bool) -> bool:
+    async def set_blocked(self, person_id: int, blocked: bool) -> bool:
         """The resident blocked (or unblocked) the bot; queued deliveries are dropped when blocked."""
         async with self.db.transaction() as tx:
-            n = await tx.execute("UPDATE subscriptions SET blocked = ?, updated_at = ? WHERE user_id = ?",
-                                 (int(blocked), now(), user_id))
+            n = await tx.execute("UPDATE subscriptions SET blocked = ?, updated_at = ? WHERE person_id = ?",
+                                 (int(blocked), now(), person_id))
             if blocked:
-                await tx.execute(_DROP_QUEUED, (user_id,))
+                await tx.execute(_DROP_QUEUED, (person_id,))
         return n > 0
 
     async def count(self, audience: str = "all") -> int:
@@ -132,27 +134,45 @@ class Subscriptions:
             " AND village IS NOT NULL GROUP BY village")
         return {r["village"]: r["n"] for r in rows}
 
-    async def add_many(self, rows: Iterable[tuple[int, int, str, str | None]],
-                       topics: dict[int, Sequence[str]] | None = None) -> None:
-        """Bulk import (user_id, chat_id, language, village) — for tests and benchmarks."""
+    async def add_many(self, rows: Iterable[tuple[int | str, int | str, str, str | None]],
+                       topics: dict[int | str, Sequence[str]] | None = None, channel: str = "telegram") -> None:
+        """Bulk import (external user id, chat id, language, village) on a channel — for tests and
+        benchmarks. People and identities are made for ids not seen before."""
         t = now()
+        rows = list(rows)
         async with self.db.transaction() as tx:
+            known = {r["external_id"]: int(r["person_id"]) for r in await tx.fetchall(
+                "SELECT external_id, person_id FROM identities WHERE channel = ?", (channel,))}
+            next_id = int((await tx.fetchone("SELECT COALESCE(MAX(id), 0) AS m FROM persons") or {"m": 0})["m"])
+            new: list[tuple[int, str, str, str]] = []
+            person_of: dict[str, int] = {}
+            for user, chat, lang, _village in rows:
+                key = str(user)
+                if key not in known and key not in person_of:
+                    next_id += 1
+                    person_of[key] = next_id
+                    new.append((next_id, key, str(chat), lang))
+            await tx.executemany("INSERT INTO persons(id, created_at) VALUES (?, ?)", ((p, t) for p, *_ in new))
             await tx.executemany(
-                "INSERT OR REPLACE INTO subscriptions(user_id, chat_id, language, active, blocked, village,"
-                " consented_at, updated_at) VALUES (?, ?, ?, 1, 0, ?, ?, ?)",
-                ((u, c, lang, v, t, t) for u, c, lang, v in rows))
+                "INSERT INTO identities(channel, external_id, person_id, chat_id, language, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", ((channel, key, p, chat, lang, t, t) for p, key, chat, lang in new))
+            known.update(person_of)
+            await tx.executemany(
+                "INSERT OR REPLACE INTO subscriptions(person_id, channel, chat_id, language, active, blocked,"
+                " village, consented_at, updated_at) VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?)",
+                ((known[str(u)], channel, str(c), lang, v, t, t) for u, c, lang, v in rows))
             if topics:
                 await tx.executemany(
-                    "INSERT OR IGNORE INTO subscription_topics(user_id, topic) VALUES (?, ?)",
-                    ((u, topic) for u, ts in topics.items() for topic in ts))
+                    "INSERT OR IGNORE INTO subscription_topics(person_id, topic) VALUES (?, ?)",
+                    ((known[str(u)], topic) for u, ts in topics.items() for topic in ts))
 
 
-async def subscription_summary(db: Database, user_id: int) -> dict[str, Any] | None:
+async def subscription_summary(db: Database, person_id: int) -> dict[str, Any] | None:
     """What is stored about a resident's subscription (for /mydata); None when nothing is."""
-    sub = await Subscriptions(db).get(user_id)
+    sub = await Subscriptions(db).get(person_id)
     if sub is None:
         return None
-    deliveries = int(await db.fetchval("SELECT COUNT(*) FROM deliveries WHERE user_id = ?", (user_id,)) or 0)
+    deliveries = int(await db.fetchval("SELECT COUNT(*) FROM deliveries WHERE person_id = ?", (person_id,)) or 0)
     return {
         "active": sub.active,
         "blocked": sub.blocked,
@@ -165,13 +185,13 @@ async def subscription_summary(db: Database, user_id: int) -> dict[str, Any] | N
     }
 
 
-async def forget_subscriber(db: Database, user_id: int) -> None:
+async def forget_subscriber(db: Database, person_id: int) -> None:
     """Erase the subscription, its topics and every delivery row of the resident (final run figures stay)."""
     async with db.transaction() as tx:
-        await tx.execute("DELETE FROM deliveries WHERE user_id = ?", (user_id,))
-        await tx.execute("DELETE FROM subscription_topics WHERE user_id = ?", (user_id,))
-        await tx.execute("DELETE FROM subscriptions WHERE user_id = ?", (user_id,))
-        await tx.execute("DELETE FROM campaign_drafts WHERE user_id = ?", (user_id,))
+        await tx.execute("DELETE FROM deliveries WHERE person_id = ?", (person_id,))
+        await tx.execute("DELETE FROM subscription_topics WHERE person_id = ?", (person_id,))
+        await tx.execute("DELETE FROM subscriptions WHERE person_id = ?", (person_id,))
+        await tx.execute("DELETE FROM campaign_drafts WHERE person_id = ?", (person_id,))
 
 
 # --- campaigns and runs ------------------------------------------------------------------------------
@@ -191,14 +211,15 @@ class CampaignRow:
     status: str
     language: str
     created_by: str
-    notify_chat_id: int | None
+    notify_chat_id: str | None
     created_at: float
+    notify_channel: str | None = None
 
     @classmethod
     def from_row(cls, r: Row) -> CampaignRow:
         return cls(r["id"], r["body"], r["html"], r["photo"], r["template_id"], r["audience"],
                    r["first_at"], r["repeat"], r["next_at"], r["status"], r["language"], r["created_by"],
-                   r["notify_chat_id"], r["created_at"])
+                   r["notify_chat_id"], r["created_at"], r["notify_channel"])
 
 
 @dataclass(frozen=True)
@@ -237,16 +258,17 @@ class Counts:
 
 @dataclass(frozen=True)
 class Recipient:
-    user_id: int
-    chat_id: int
+    person_id: int
+    chat_id: str
     language: str
+    channel: str = "telegram"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """How one delivery ended: sent | blocked | failed, or pending (released unsent, e.g. at shutdown)."""
 
-    user_id: int
+    person_id: int
     status: str
     tries: int = 1
     error: str | None = None
@@ -256,8 +278,8 @@ class Outcome:
 class Draft:
     """An editor's campaign being written; `step` is where the dialogue is."""
 
-    user_id: int
-    chat_id: int
+    person_id: int
+    chat_id: str
     step: str
     body: str | None = None
     html: str | None = None
@@ -267,6 +289,7 @@ class Draft:
     at: float | None = None
     repeat: str | None = None
     updated_at: float = field(default=0.0)
+    channel: str = "telegram"
 
 
 class CampaignStore:
@@ -277,14 +300,15 @@ class CampaignStore:
 
     async def create(self, *, body: str, html: str, photo: str | None, template_id: str | None, audience: str,
                      first_at: float, repeat: str | None, language: str, created_by: str,
-                     notify_chat_id: int | None) -> int:
+                     notify_chat_id: str | None, notify_channel: str | None = None) -> int:
         async with self.db.transaction() as tx:
             campaign_id = await tx.execute(
                 "INSERT INTO campaigns(body, html, photo, template_id, audience, first_at, repeat, next_at,"
-                " status, language, created_by, notify_chat_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?, ?)",
+                " status, language, created_by, notify_chat_id, notify_channel, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?, ?, ?)",
                 (body, html, photo, template_id, audience, first_at, repeat, first_at, language, created_by,
-                 notify_chat_id, now()))
+                 None if notify_chat_id is None else str(notify_chat_id),
+                 None if notify_chat_id is None else (notify_channel or "telegram"), now()))
             await tx.execute(_AUDIT, (now(), created_by, "campaign.create", f"campaign:{campaign_id}",
                                       audience))
         return campaign_id
@@ -342,9 +366,9 @@ class CampaignStore:
                 "INSERT INTO campaign_runs(campaign_id, due_at, status, started_at)"
                 " VALUES (?, ?, 'sending', ?)", (campaign.id, due_at, now()))
             await tx.execute(
-                "INSERT INTO deliveries(run_id, user_id, chat_id, language)"
-                " SELECT ?, s.user_id, s.chat_id, s.language FROM subscriptions s"
-                f" WHERE s.active = 1 AND s.blocked = 0 AND {condition} ORDER BY s.user_id",
+                "INSERT INTO deliveries(run_id, person_id, channel, chat_id, language)"
+                " SELECT ?, s.person_id, s.channel, s.chat_id, s.language FROM subscriptions s"
+                f" WHERE s.active = 1 AND s.blocked = 0 AND {condition} ORDER BY s.person_id",
                 (run_id, *params))
             recipients = await tx.fetchone("SELECT COUNT(*) FROM deliveries WHERE run_id = ?", (run_id,))
             await tx.execute("UPDATE campaign_runs SET recipients = ? WHERE id = ?",
@@ -424,13 +448,13 @@ class CampaignStore:
             if run is None or run["status"] != "sending":
                 return None
             rows = await tx.fetchall(
-                "SELECT user_id, chat_id, language FROM deliveries WHERE run_id = ? AND status = 'pending'"
-                " ORDER BY user_id LIMIT ?", (run_id, limit))
+                "SELECT person_id, channel, chat_id, language FROM deliveries WHERE run_id = ? AND status = 'pending'"
+                " ORDER BY person_id LIMIT ?", (run_id, limit))
             if rows:
                 await tx.executemany(
-                    "UPDATE deliveries SET status = 'sending' WHERE run_id = ? AND user_id = ?",
-                    ((run_id, r["user_id"]) for r in rows))
-        return [Recipient(r["user_id"], r["chat_id"], r["language"]) for r in rows]
+                    "UPDATE deliveries SET status = 'sending' WHERE run_id = ? AND person_id = ?",
+                    ((run_id, r["person_id"]) for r in rows))
+        return [Recipient(r["person_id"], r["chat_id"], r["language"], r["channel"]) for r in rows]
 
     async def settle(self, run_id: int, outcomes: Sequence[Outcome]) -> None:
         """Record how deliveries ended; a 'blocked' outcome also marks the subscriber blocked."""
@@ -441,12 +465,12 @@ class CampaignStore:
             # An outcome also overrides 'cancelled': a send in flight when the run was cancelled did happen.
             await tx.executemany(
                 "UPDATE deliveries SET status = ?, tries = tries + ?, error = ?, updated_at = ?"
-                " WHERE run_id = ? AND user_id = ?"
+                " WHERE run_id = ? AND person_id = ?"
                 " AND (status = 'sending' OR (status = 'cancelled' AND ? != 'pending'))",
-                ((o.status, o.tries, o.error, t, run_id, o.user_id, o.status) for o in outcomes))
-            blocked = [(t, o.user_id) for o in outcomes if o.status == "blocked"]
+                ((o.status, o.tries, o.error, t, run_id, o.person_id, o.status) for o in outcomes))
+            blocked = [(t, o.person_id) for o in outcomes if o.status == "blocked"]
             if blocked:
-                await tx.executemany("UPDATE subscriptions SET blocked = 1, updated_at = ? WHERE user_id = ?",
+                await tx.executemany("UPDATE subscriptions SET blocked = 1, updated_at = ? WHERE person_id = ?",
                                      blocked)
 
     async def counts(self, run_id: int) -> Counts:
@@ -502,40 +526,42 @@ class CampaignStore:
         return n
 
     async def failures(self, run_id: int, limit: int = 20) -> list[tuple[int, str]]:
-        rows = await self.db.fetchall("SELECT user_id, error FROM deliveries WHERE run_id = ?"
-                                      " AND status = 'failed' ORDER BY user_id LIMIT ?", (run_id, limit))
-        return [(r["user_id"], r["error"] or "") for r in rows]
+        rows = await self.db.fetchall("SELECT person_id, error FROM deliveries WHERE run_id = ?"
+                                      " AND status = 'failed' ORDER BY person_id LIMIT ?", (run_id, limit))
+        return [(r["person_id"], r["error"] or "") for r in rows]
 
     # report messages
 
-    async def add_report(self, run_id: int, chat_id: int, message_id: int) -> None:
-        await self.db.execute("INSERT OR REPLACE INTO run_reports(run_id, chat_id, message_id)"
-                              " VALUES (?, ?, ?)", (run_id, chat_id, message_id))
+    async def add_report(self, run_id: int, chat_id: str, message_id: str, channel: str = "telegram") -> None:
+        await self.db.execute("INSERT OR REPLACE INTO run_reports(run_id, channel, chat_id, message_id)"
+                              " VALUES (?, ?, ?, ?)", (run_id, channel, str(chat_id), str(message_id)))
 
-    async def reports(self, run_id: int) -> list[tuple[int, int]]:
-        rows = await self.db.fetchall("SELECT chat_id, message_id FROM run_reports WHERE run_id = ?",
+    async def reports(self, run_id: int) -> list[tuple[str, str, str]]:
+        """(channel, chat id, message id) of the progress messages of a run."""
+        rows = await self.db.fetchall("SELECT channel, chat_id, message_id FROM run_reports WHERE run_id = ?",
                                       (run_id,))
-        return [(r["chat_id"], r["message_id"]) for r in rows]
+        return [(r["channel"], r["chat_id"], r["message_id"]) for r in rows]
 
     # drafts
 
-    async def draft(self, user_id: int) -> Draft | None:
-        r = await self.db.fetchone("SELECT * FROM campaign_drafts WHERE user_id = ?", (user_id,))
+    async def draft(self, person_id: int) -> Draft | None:
+        r = await self.db.fetchone("SELECT * FROM campaign_drafts WHERE person_id = ?", (person_id,))
         if r is None:
             return None
-        return Draft(r["user_id"], r["chat_id"], r["step"], r["body"], r["html"], r["photo"],
-                     r["template_id"], r["audience"], r["at"], r["repeat"], r["updated_at"])
+        return Draft(r["person_id"], r["chat_id"], r["step"], r["body"], r["html"], r["photo"],
+                     r["template_id"], r["audience"], r["at"], r["repeat"], r["updated_at"], r["channel"])
 
     async def save_draft(self, d: Draft) -> None:
         d.updated_at = now()
         await self.db.execute(
-            "INSERT OR REPLACE INTO campaign_drafts(user_id, chat_id, step, body, html, photo, template_id,"
-            " audience, at, repeat, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (d.user_id, d.chat_id, d.step, d.body, d.html, d.photo, d.template_id, d.audience, d.at, d.repeat,
+            "INSERT OR REPLACE INTO campaign_drafts(person_id, channel, chat_id, step, body, html, photo,"
+            " template_id, audience, at, repeat, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (d.person_id, d.channel, str(d.chat_id), d.step, d.body, d.html, d.photo, d.template_id, d.audience,
+             d.at, d.repeat,
              d.updated_at))
 
-    async def delete_draft(self, user_id: int) -> bool:
-        return await self.db.execute("DELETE FROM campaign_drafts WHERE user_id = ?", (user_id,)) > 0
+    async def delete_draft(self, person_id: int) -> bool:
+        return await self.db.execute("DELETE FROM campaign_drafts WHERE person_id = ?", (person_id,)) > 0
 
 
 def _counts(rows: Iterable[Row]) -> Counts:

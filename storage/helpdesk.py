@@ -32,8 +32,8 @@ class DraftGone(Exception):
 
 @dataclass
 class Draft:
-    user_id: int
-    chat_id: int
+    person_id: int
+    chat_id: str
     language: str
     step: str
     data: dict[str, str]
@@ -41,6 +41,7 @@ class Draft:
     consent_at: float | None
     created_at: float
     updated_at: float
+    channel: str = "telegram"
 
     @classmethod
     def from_row(cls, row: Row) -> Draft:
@@ -49,16 +50,16 @@ class Draft:
         except ValueError:
             data = {}
         clean = {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-        return cls(row["user_id"], row["chat_id"], row["language"], row["step"], clean, bool(row["editing"]),
-                   row["consent_at"], row["created_at"], row["updated_at"])
+        return cls(row["person_id"], row["chat_id"], row["language"], row["step"], clean, bool(row["editing"]),
+                   row["consent_at"], row["created_at"], row["updated_at"], row["channel"])
 
 
 @dataclass(frozen=True)
 class NewRequest:
     """What a confirmed form stores."""
 
-    user_id: int
-    chat_id: int
+    person_id: int
+    chat_id: str
     language: str
     topic: str
     full_name: str
@@ -70,13 +71,14 @@ class NewRequest:
     slot_end: str | None
     note: str | None
     consent_at: float
+    channel: str = "telegram"
 
 
 @dataclass(frozen=True)
 class HelpRequest:
     id: int
-    user_id: int | None
-    chat_id: int | None
+    person_id: int | None
+    chat_id: str | None
     language: str
     topic: str
     full_name: str
@@ -100,9 +102,10 @@ class HelpRequest:
     claimed_at: float | None
     closed_at: float | None
     anonymised_at: float | None
-    notice_chat_id: int | None
-    notice_message_id: int | None
+    notice_chat_id: str | None
+    notice_message_id: str | None
     posted_at: float | None
+    channel: str = "telegram"
 
     @classmethod
     def from_row(cls, row: Row) -> HelpRequest:
@@ -123,7 +126,7 @@ class HelpEvent:
 
 @dataclass(frozen=True)
 class OfficerInput:
-    user_id: int
+    person_id: int
     request_id: int
     kind: str
     started_at: float
@@ -153,18 +156,19 @@ class HelpStore:
 
     # --- drafts ---------------------------------------------------------------------------------
 
-    async def draft(self, user_id: int) -> Draft | None:
-        row = await self.db.fetchone("SELECT * FROM help_drafts WHERE user_id = ?", (user_id,))
+    async def draft(self, person_id: int) -> Draft | None:
+        row = await self.db.fetchone("SELECT * FROM help_drafts WHERE person_id = ?", (person_id,))
         return None if row is None else Draft.from_row(row)
 
-    async def start_draft(self, user_id: int, chat_id: int, language: str, step: str, now: float) -> Draft:
+    async def start_draft(self, person_id: int, chat_id: str, language: str, step: str, now: float,
+                          channel: str = "telegram") -> Draft:
         """The resident's draft: a new one at `step`, or the one already open (kept as it is)."""
         async with self.db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO help_drafts(user_id, chat_id, language, step, data, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, '{}', ?, ?) ON CONFLICT(user_id) DO NOTHING",
-                (user_id, chat_id, language, step, now, now))
-            row = await tx.fetchone("SELECT * FROM help_drafts WHERE user_id = ?", (user_id,))
+                "INSERT INTO help_drafts(person_id, channel, chat_id, language, step, data, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, '{}', ?, ?) ON CONFLICT(person_id) DO NOTHING",
+                (person_id, channel, str(chat_id), language, step, now, now))
+            row = await tx.fetchone("SELECT * FROM help_drafts WHERE person_id = ?", (person_id,))
         assert row is not None
         return Draft.from_row(row)
 
@@ -172,13 +176,13 @@ class HelpStore:
         """Write the draft back; False when it no longer exists (cancelled or expired meanwhile)."""
         n = await self.db.execute(
             "UPDATE help_drafts SET chat_id = ?, language = ?, step = ?, data = ?, editing = ?, consent_at = ?,"
-            " updated_at = ? WHERE user_id = ?",
+            " updated_at = ? WHERE person_id = ?",
             (draft.chat_id, draft.language, draft.step, json.dumps(draft.data, ensure_ascii=False),
-             int(draft.editing), draft.consent_at, draft.updated_at, draft.user_id))
+             int(draft.editing), draft.consent_at, draft.updated_at, draft.person_id))
         return n > 0
 
-    async def delete_draft(self, user_id: int) -> bool:
-        return await self.db.execute("DELETE FROM help_drafts WHERE user_id = ?", (user_id,)) > 0
+    async def delete_draft(self, person_id: int) -> bool:
+        return await self.db.execute("DELETE FROM help_drafts WHERE person_id = ?", (person_id,)) > 0
 
     async def take_expired_drafts(self, before: float) -> list[Draft]:
         """Delete the drafts idle since before `before` and return them (to tell their residents)."""
@@ -197,43 +201,44 @@ class HelpStore:
         TooManyOpen when the resident already has `max_open` open requests.
         """
         async with self.db.transaction() as tx:
-            waiting = await tx.fetchone("SELECT 1 FROM help_drafts WHERE user_id = ? AND step = 'summary'",
-                                        (new.user_id,))
+            waiting = await tx.fetchone("SELECT 1 FROM help_drafts WHERE person_id = ? AND step = 'summary'",
+                                        (new.person_id,))
             if waiting is None:
                 raise DraftGone
-            if await self._open_count(tx, new.user_id) >= max_open:
+            if await self._open_count(tx, new.person_id) >= max_open:
                 raise TooManyOpen
             request_id = await tx.execute(
-                "INSERT INTO help_requests(user_id, chat_id, language, topic, full_name, phone, village,"
-                " id_number, slot_date, slot_start, slot_end, note, status, consent_at, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)",
-                (new.user_id, new.chat_id, new.language, new.topic, new.full_name, new.phone, new.village,
+                "INSERT INTO help_requests(person_id, channel, chat_id, language, topic, full_name, phone,"
+                " village, id_number, slot_date, slot_start, slot_end, note, status, consent_at, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)",
+                (new.person_id, new.channel, str(new.chat_id), new.language, new.topic, new.full_name, new.phone,
+                 new.village,
                  new.id_number, new.slot_date, new.slot_start, new.slot_end, new.note, new.consent_at, now, now))
             await self._event(tx, request_id, "resident", "created", None, now)
-            await tx.execute("DELETE FROM help_drafts WHERE user_id = ?", (new.user_id,))
+            await tx.execute("DELETE FROM help_drafts WHERE person_id = ?", (new.person_id,))
             row = await tx.fetchone("SELECT * FROM help_requests WHERE id = ?", (request_id,))
         assert row is not None
         return HelpRequest.from_row(row)
 
     @staticmethod
-    async def _open_count(tx: Transaction, user_id: int) -> int:
+    async def _open_count(tx: Transaction, person_id: int) -> int:
         row = await tx.fetchone(
-            f"SELECT COUNT(*) FROM help_requests WHERE user_id = ? AND status IN ({_marks(OPEN)})",
-            (user_id, *OPEN))
+            f"SELECT COUNT(*) FROM help_requests WHERE person_id = ? AND status IN ({_marks(OPEN)})",
+            (person_id, *OPEN))
         return int(row[0]) if row else 0
 
-    async def open_count(self, user_id: int) -> int:
+    async def open_count(self, person_id: int) -> int:
         return int(await self.db.fetchval(
-            f"SELECT COUNT(*) FROM help_requests WHERE user_id = ? AND status IN ({_marks(OPEN)})",
-            (user_id, *OPEN)) or 0)
+            f"SELECT COUNT(*) FROM help_requests WHERE person_id = ? AND status IN ({_marks(OPEN)})",
+            (person_id, *OPEN)) or 0)
 
     async def get(self, request_id: int) -> HelpRequest | None:
         row = await self.db.fetchone("SELECT * FROM help_requests WHERE id = ?", (request_id,))
         return None if row is None else HelpRequest.from_row(row)
 
-    async def for_user(self, user_id: int) -> list[HelpRequest]:
-        rows = await self.db.fetchall("SELECT * FROM help_requests WHERE user_id = ? ORDER BY id DESC",
-                                      (user_id,))
+    async def for_person(self, person_id: int) -> list[HelpRequest]:
+        rows = await self.db.fetchall("SELECT * FROM help_requests WHERE person_id = ? ORDER BY id DESC",
+                                      (person_id,))
         return [HelpRequest.from_row(r) for r in rows]
 
     async def queue(self) -> list[HelpRequest]:
@@ -268,7 +273,7 @@ class HelpStore:
                 " updated_at = ? WHERE id = ? AND status = 'new'",
                 (officer_id, officer_name, now, now, request_id))
             if n == 1:
-                await self._event(tx, request_id, f"tg:{officer_id}", "claimed", officer_name, now)
+                await self._event(tx, request_id, f"person:{officer_id}", "claimed", officer_name, now)
         return n == 1
 
     async def transition(self, request_id: int, allowed_from: Sequence[str], status: str, actor: str,
@@ -327,23 +332,23 @@ class HelpStore:
             " ORDER BY id", (before,))
         return [HelpRequest.from_row(r) for r in rows]
 
-    async def mark_posted(self, request_ids: Iterable[int], chat_id: int, message_id: int, now: float,
+    async def mark_posted(self, request_ids: Iterable[int], chat_id: str, message_id: str, now: float,
                           repost: bool = False) -> None:
         ids = list(request_ids)
         async with self.db.transaction() as tx:
             await tx.executemany(
                 "UPDATE help_requests SET notice_chat_id = ?, notice_message_id = ?, posted_at = ? WHERE id = ?",
-                [(chat_id, message_id, now, i) for i in ids])
+                [(str(chat_id), str(message_id), now, i) for i in ids])
             if repost:
                 await tx.executemany(
                     "INSERT INTO help_events(request_id, at, actor, kind, detail) VALUES (?, ?, 'system', "
                     "'reposted', NULL)", [(i, now) for i in ids])
 
-    async def on_notice(self, chat_id: int, message_id: int) -> list[HelpRequest]:
+    async def on_notice(self, chat_id: str, message_id: str) -> list[HelpRequest]:
         """The requests a group notice lists."""
         rows = await self.db.fetchall(
             "SELECT * FROM help_requests WHERE notice_chat_id = ? AND notice_message_id = ? ORDER BY id",
-            (chat_id, message_id))
+            (str(chat_id), str(message_id)))
         return [HelpRequest.from_row(r) for r in rows]
 
     async def due_reminders(self, now: float) -> list[HelpRequest]:
@@ -369,23 +374,23 @@ class HelpStore:
             await self._anonymise(tx, [r["id"] for r in rows], now)
         return len(rows)
 
-    async def erase_user(self, user_id: int, now: float) -> list[HelpRequest]:
+    async def erase_person(self, person_id: int, now: float) -> list[HelpRequest]:
         """Erasure: cancel the resident's open requests, anonymise all of them, drop the draft.
 
         Returns the requests that were open (now cancelled and anonymised), to update the officers."""
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(
-                f"SELECT id FROM help_requests WHERE user_id = ? AND status IN ({_marks(OPEN)})", (user_id, *OPEN))
+                f"SELECT id FROM help_requests WHERE person_id = ? AND status IN ({_marks(OPEN)})", (person_id, *OPEN))
             cancelled = [r["id"] for r in rows]
             for request_id in cancelled:
                 await tx.execute("UPDATE help_requests SET status = 'cancelled', closed_at = ?, updated_at = ?"
                                  " WHERE id = ?", (now, now, request_id))
                 await self._event(tx, request_id, "resident", "cancelled", "erasure", now)
             await tx.execute("DELETE FROM help_officer_inputs WHERE request_id IN"
-                             " (SELECT id FROM help_requests WHERE user_id = ?)", (user_id,))
-            rows = await tx.fetchall("SELECT id FROM help_requests WHERE user_id = ?", (user_id,))
+                             " (SELECT id FROM help_requests WHERE person_id = ?)", (person_id,))
+            rows = await tx.fetchall("SELECT id FROM help_requests WHERE person_id = ?", (person_id,))
             await self._anonymise(tx, [r["id"] for r in rows], now)
-            await tx.execute("DELETE FROM help_drafts WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM help_drafts WHERE person_id = ?", (person_id,))
             found = await tx.fetchall(
                 f"SELECT * FROM help_requests WHERE id IN ({_marks(cancelled)})", cancelled) if cancelled else []
         return [HelpRequest.from_row(r) for r in found]
@@ -394,7 +399,7 @@ class HelpStore:
         if not ids:
             return
         await tx.executemany(
-            "UPDATE help_requests SET user_id = NULL, chat_id = NULL, full_name = '', phone = '',"
+            "UPDATE help_requests SET person_id = NULL, chat_id = NULL, full_name = '', phone = '',"
             " id_number = NULL, note = NULL, anonymised_at = ?, updated_at = ? WHERE id = ?",
             [(now, now, i) for i in ids])
         await tx.executemany(
@@ -404,32 +409,33 @@ class HelpStore:
             "INSERT INTO help_events(request_id, at, actor, kind, detail) VALUES (?, ?, 'system', 'anonymised',"
             " NULL)", [(i, now) for i in ids])
 
-    async def personal_data(self, user_id: int, question_limit: int = 5) -> PersonalData:
-        resident = await self.db.fetchone("SELECT * FROM residents WHERE user_id = ?", (user_id,))
+    async def personal_data(self, person_id: int, question_limit: int = 5) -> PersonalData:
+        resident = await self.db.fetchone("SELECT * FROM identities WHERE person_id = ? ORDER BY first_seen"
+                                          " LIMIT 1", (person_id,))
         rows = await self.db.fetchall(
-            "SELECT asked_at, text FROM questions WHERE user_id = ? ORDER BY id DESC LIMIT ?",
-            (user_id, question_limit))
+            "SELECT asked_at, text FROM questions WHERE person_id = ? ORDER BY id DESC LIMIT ?",
+            (person_id, question_limit))
         questions = [StoredQuestion(r["asked_at"], r["text"]) for r in rows]
-        count = int(await self.db.fetchval("SELECT COUNT(*) FROM questions WHERE user_id = ?", (user_id,)) or 0)
-        feedback = int(await self.db.fetchval("SELECT COUNT(*) FROM feedback WHERE user_id = ?", (user_id,)) or 0)
-        return PersonalData(resident, questions, count, feedback, await self.draft(user_id),
-                            await self.for_user(user_id))
+        count = int(await self.db.fetchval("SELECT COUNT(*) FROM questions WHERE person_id = ?", (person_id,)) or 0)
+        feedback = int(await self.db.fetchval("SELECT COUNT(*) FROM feedback WHERE person_id = ?", (person_id,)) or 0)
+        return PersonalData(resident, questions, count, feedback, await self.draft(person_id),
+                            await self.for_person(person_id))
 
     # --- officers' pending inputs ---------------------------------------------------------------
 
-    async def set_input(self, user_id: int, request_id: int, kind: str, now: float) -> None:
+    async def set_input(self, person_id: int, request_id: int, kind: str, now: float) -> None:
         await self.db.execute(
-            "INSERT INTO help_officer_inputs(user_id, request_id, kind, started_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(user_id) DO UPDATE SET request_id = excluded.request_id, kind = excluded.kind,"
-            " started_at = excluded.started_at", (user_id, request_id, kind, now))
+            "INSERT INTO help_officer_inputs(person_id, request_id, kind, started_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(person_id) DO UPDATE SET request_id = excluded.request_id, kind = excluded.kind,"
+            " started_at = excluded.started_at", (person_id, request_id, kind, now))
 
-    async def get_input(self, user_id: int) -> OfficerInput | None:
-        row = await self.db.fetchone("SELECT * FROM help_officer_inputs WHERE user_id = ?", (user_id,))
-        return None if row is None else OfficerInput(row["user_id"], row["request_id"], row["kind"],
+    async def get_input(self, person_id: int) -> OfficerInput | None:
+        row = await self.db.fetchone("SELECT * FROM help_officer_inputs WHERE person_id = ?", (person_id,))
+        return None if row is None else OfficerInput(row["person_id"], row["request_id"], row["kind"],
                                                      row["started_at"])
 
-    async def clear_input(self, user_id: int) -> bool:
-        return await self.db.execute("DELETE FROM help_officer_inputs WHERE user_id = ?", (user_id,)) > 0
+    async def clear_input(self, person_id: int) -> bool:
+        return await self.db.execute("DELETE FROM help_officer_inputs WHERE person_id = ?", (person_id,)) > 0
 
 
 def _marks(values: Sequence[Any]) -> str:

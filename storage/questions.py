@@ -12,7 +12,7 @@ class Asked:
     """One stored question (text masked) and how the bot answered it."""
 
     id: int
-    user_id: int | None
+    person_id: int | None
     asked_at: float
     text: str
     topic: str | None
@@ -34,33 +34,33 @@ class Questions:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(self, user_id: int | None, text: str, folded: str, topic: str | None, score: float,
+    async def record(self, person_id: int | None, text: str, folded: str, topic: str | None, score: float,
                      status: str) -> int:
         """Store one question (text already masked) and return its id."""
         return await self.db.execute(
-            "INSERT INTO questions(user_id, asked_at, text, folded, topic, score, status)"
+            "INSERT INTO questions(person_id, asked_at, text, folded, topic, score, status)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (user_id, now(), text[:1000], folded[:1000], topic, score, status),
+            (person_id, now(), text[:1000], folded[:1000], topic, score, status),
         )
 
-    async def feedback(self, question_id: int, user_id: int, faq_id: str, helpful: bool) -> bool:
+    async def feedback(self, question_id: int, person_id: int, faq_id: str, helpful: bool) -> bool:
         """Record 👍/👎 once per question and user; returns False when it was already given."""
         async with self.db.transaction() as tx:
             exists = await tx.fetchone(
-                "SELECT 1 FROM feedback WHERE question_id = ? AND user_id = ?", (question_id, user_id))
+                "SELECT 1 FROM feedback WHERE question_id = ? AND person_id = ?", (question_id, person_id))
             if exists:
                 await tx.execute("UPDATE feedback SET helpful = ?, created_at = ? WHERE question_id = ?"
-                                 " AND user_id = ?", (int(helpful), now(), question_id, user_id))
+                                 " AND person_id = ?", (int(helpful), now(), question_id, person_id))
                 return False
             await tx.execute(
-                "INSERT INTO feedback(question_id, user_id, faq_id, helpful, created_at) VALUES (?, ?, ?, ?, ?)",
-                (question_id, user_id, faq_id, int(helpful), now()),
+                "INSERT INTO feedback(question_id, person_id, faq_id, helpful, created_at) VALUES (?, ?, ?, ?, ?)",
+                (question_id, person_id, faq_id, int(helpful), now()),
             )
         return True
 
     async def owner(self, question_id: int) -> tuple[int | None, str | None] | None:
-        row = await self.db.fetchone("SELECT user_id, topic FROM questions WHERE id = ?", (question_id,))
-        return None if row is None else (row["user_id"], row["topic"])
+        row = await self.db.fetchone("SELECT person_id, topic FROM questions WHERE id = ?", (question_id,))
+        return None if row is None else (row["person_id"], row["topic"])
 
     async def gaps(self, since: float = 0.0, limit: int = 50) -> list[Gap]:
         """Unanswered / unsure questions and 👎 answers, most frequent first."""
@@ -81,13 +81,13 @@ class Questions:
         )
         return [Gap(r["text"], r["folded"], r["n"], r["kind"], r["topic"], r["last_at"]) for r in rows]
 
-    async def latest(self, user_id: int | None = None) -> Asked | None:
+    async def latest(self, person_id: int | None = None) -> Asked | None:
         """The most recent question (of one user, or of anyone): the web chat's side panel shows it."""
-        where, params = ("WHERE user_id = ?", (user_id,)) if user_id is not None else ("", ())
+        where, params = ("WHERE person_id = ?", (person_id,)) if person_id is not None else ("", ())
         row = await self.db.fetchone(
-            f"SELECT id, user_id, asked_at, text, topic, score, status FROM questions {where}"
+            f"SELECT id, person_id, asked_at, text, topic, score, status FROM questions {where}"
             " ORDER BY id DESC LIMIT 1", params)
         if row is None:
             return None
-        return Asked(row["id"], row["user_id"], row["asked_at"], row["text"], row["topic"], row["score"],
+        return Asked(row["id"], row["person_id"], row["asked_at"], row["text"], row["topic"], row["score"],
                      row["status"])

@@ -54,3 +54,10 @@ async def start_bot(settings: Settings, sandbox: Sandbox) -> AsyncIterator[Start
 async def bot(start_bot: StartBot) -> App:
     """The real bot, running."""
     return await start_bot()
+
+
+async def person_of(app: App, user_id: int) -> int:
+    """The person behind a sandbox (Telegram) user id."""
+    identity = await app.bot_data.svc.identities.get("telegram", str(user_id))
+    assert identity is not None, f"telegram user {user_id} never wrote to the bot"
+    return identity.person_id

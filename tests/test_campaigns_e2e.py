@@ -18,6 +18,8 @@ from bot.config import Settings
 from bot.services import Services, open_services
 from devtools.sandbox import Sandbox, SandboxUser, SentMessage
 from handlers.telegram.app import App, build_application, start_app, stop_app
+from storage.campaigns import Subscription
+from tests.conftest import person_of
 from tests.test_campaigns_engine import Clock
 
 pytestmark = pytest.mark.asyncio
@@ -71,7 +73,7 @@ async def bots(settings: Settings, clock: Clock) -> AsyncIterator[Bots]:
     services = await open_services(settings)
     services.campaigns.clock = clock
     services.campaigns.engine.config.backoff = 0.05
-    await services.staff.add(EDITOR, "editor", "test")
+    await services.staff.add(await services.identities.ensure("telegram", str(EDITOR)), "editor", "test")
     bots = Bots(settings, services)
     yield bots
     await bots.stop()
@@ -97,6 +99,12 @@ async def subscribers(sandbox: Sandbox, app: App, n: int, start: int = 20000) ->
     return users
 
 
+async def subscription_of(app: App, user_id: int) -> Subscription | None:
+    """The subscription of a sandbox (Telegram) user, None when they have none or never wrote."""
+    identity = await app.bot_data.svc.identities.get("telegram", str(user_id))
+    return None if identity is None else await app.bot_data.svc.campaigns.subscriptions.get(identity.person_id)
+
+
 def received(sandbox: Sandbox, users: list[SandboxUser], marker: str) -> Counter[int]:
     return Counter({u.id: sum(marker in m.text for m in sandbox.messages(u.id)) for u in users})
 
@@ -117,8 +125,8 @@ async def test_resident_subscribes_with_consent_village_and_topics(sandbox: Sand
     lan = sandbox.user(1101, "Lan")
     consent = await lan.ask("/subscribe")
     assert "21:00" in consent.text and "/mydata" in consent.text
-    assert consent.callback_data == ["sbok"]
-    assert await bot.bot_data.svc.campaigns.subscriptions.get(lan.id) is None  # nothing kept before consent
+    assert consent.callback_data == ["sbok", "sbno"]
+    assert await subscription_of(bot, lan.id) is None  # nothing kept before consent
     cursor = lan.cursor()
     await lan.press(consent, "sbok")
     villages = await cursor.next_edit(consent.message_id)
@@ -131,7 +139,7 @@ async def test_resident_subscribes_with_consent_village_and_topics(sandbox: Sand
     await lan.press(toggled, "sbd")
     done = await cursor.next_edit(consent.message_id)
     assert "Cảnh báo lừa đảo" in done.text and "Thôn 2" in done.text
-    sub = await bot.bot_data.svc.campaigns.subscriptions.get(lan.id)
+    sub = await subscription_of(bot, lan.id)
     assert sub is not None and sub.active and sub.village == "thon-2" and sub.topics == ("lua-dao",)
     assert sub.consented_at > 0
     # The main-menu button shows the settings of a subscriber.
@@ -140,7 +148,7 @@ async def test_resident_subscribes_with_consent_village_and_topics(sandbox: Sand
     # Forged or stale buttons change nothing.
     query = await lan.press(settings, "sbv:khong-co", forge=True)
     assert "cũ" in ((await sandbox.wait_for_answer(query)).text or "")
-    sub = await bot.bot_data.svc.campaigns.subscriptions.get(lan.id)
+    sub = await subscription_of(bot, lan.id)
     assert sub is not None and sub.village == "thon-2"
 
 
@@ -169,7 +177,7 @@ async def test_blocking_and_unblocking_keep_the_status_true(sandbox: Sandbox, bo
     await user.block()
 
     async def blocked() -> bool:
-        sub = await subs.get(user.id)
+        sub = await subscription_of(bot, user.id)
         return sub is not None and sub.blocked
 
     await eventually(blocked)
@@ -177,7 +185,7 @@ async def test_blocking_and_unblocking_keep_the_status_true(sandbox: Sandbox, bo
     await user.unblock()
 
     async def unblocked() -> bool:
-        sub = await subs.get(user.id)
+        sub = await subscription_of(bot, user.id)
         return sub is not None and not sub.blocked and sub.active
 
     await eventually(unblocked)
@@ -197,7 +205,7 @@ async def test_few_hundred_subscribers_429_mid_run_and_403(sandbox: Sandbox, bot
         sandbox.simulate_flood(retry_after=1, count=2, method="sendMessage")
 
     flood = asyncio.create_task(flood_when_a_third_is_sent())
-    campaign_id = await svc.create("Lịch **tiêm chủng**", at=None, notify_chat_id=EDITOR)
+    campaign_id = await svc.create("Lịch **tiêm chủng**", at=None, notify_chat_id=str(EDITOR))
     await eventually(lambda: sum(received(sandbox, users, "Lịch tiêm chủng").values()) == 297, timeout=20)
     await flood
     counts = received(sandbox, users, "Lịch tiêm chủng")
@@ -220,7 +228,7 @@ async def test_few_hundred_subscribers_429_mid_run_and_403(sandbox: Sandbox, bot
         "id": campaign_id, "status": "done", "recipients": 300, "sent": 297, "failed": 0, "blocked": 3,
         "pending": 0}
     for user in gone:
-        sub = await svc.subscriptions.get(user.id)
+        sub = await subscription_of(bot, user.id)
         assert sub is not None and sub.blocked
 
 
@@ -355,7 +363,7 @@ async def test_quiet_hours_pause_and_resume(sandbox: Sandbox, bot: App, clock: C
     users = await subscribers(sandbox, bot, 300)
     editor = sandbox.user(EDITOR, "Cán bộ VH")
     clock.set(datetime(2026, 12, 10, 20, 58, tzinfo=TZ))
-    await svc.create("Tin buổi tối", at=None, notify_chat_id=EDITOR)
+    await svc.create("Tin buổi tối", at=None, notify_chat_id=str(EDITOR))
     await eventually(lambda: sum(received(sandbox, users, "Tin buổi tối").values()) >= 80)
     clock.set(datetime(2026, 12, 10, 21, 0, tzinfo=TZ))
     await message_with(editor, "Tạm dừng")  # the report message, edited in place
@@ -371,8 +379,8 @@ async def test_missed_run_at_start_up(sandbox: Sandbox, bots: Bots, bot: App, cl
     svc = bot.bot_data.svc.campaigns
     users = await subscribers(sandbox, bot, 5)
     editor = sandbox.user(EDITOR, "Cán bộ VH")
-    await svc.create("Quá giờ", at=datetime(2026, 12, 10, 10, 0, tzinfo=TZ), notify_chat_id=EDITOR)
-    await svc.create("Còn kịp", at=datetime(2026, 12, 10, 11, 0, tzinfo=TZ), notify_chat_id=EDITOR)
+    await svc.create("Quá giờ", at=datetime(2026, 12, 10, 10, 0, tzinfo=TZ), notify_chat_id=str(EDITOR))
+    await svc.create("Còn kịp", at=datetime(2026, 12, 10, 11, 0, tzinfo=TZ), notify_chat_id=str(EDITOR))
     await bots.stop()  # down from 09:00 …
     clock.set(datetime(2026, 12, 10, 11, 40, tzinfo=TZ))  # … to 11:40
     await bots.start()
@@ -390,7 +398,7 @@ async def test_forged_editor_buttons_change_nothing(sandbox: Sandbox, bot: App) 
     for data in ("cpn", "cpk", "cpa:all", "cpx:1", "cpw:now", "cps:99999999999", "cpu:../../etc"):
         query = await stranger.press(start, data, forge=True)
         assert "cũ" in ((await sandbox.wait_for_answer(query)).text or "")
-    assert await svc.store.draft(stranger.id) is None
+    assert await svc.store.draft(await person_of(bot, stranger.id)) is None
     editor = sandbox.user(EDITOR, "Cán bộ VH")
     menu = await editor.ask("/campaign")
     query = await editor.press(menu, "cpk", forge=True)  # confirm with no draft open
@@ -400,7 +408,7 @@ async def test_forged_editor_buttons_change_nothing(sandbox: Sandbox, bot: App) 
     for data in ("cps:999999999999999999999", "cps:1", "cpv:khong-co", "cpa:zzz", "cpd:9", "cph:2300"):
         query = await editor.press(menu, data, forge=True)
         assert "cũ" in ((await sandbox.wait_for_answer(query)).text or ""), data
-    draft = await svc.store.draft(editor.id)
+    draft = await svc.store.draft(await person_of(bot, editor.id))
     assert draft is not None and draft.step == "audience" and draft.at is None
     assert await svc.list() == []
     await asyncio.sleep(0.3)

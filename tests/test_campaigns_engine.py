@@ -19,6 +19,7 @@ from bot.content import load_content
 from bot.i18n import Catalogs
 from storage.campaigns import Recipient, forget_subscriber, subscription_summary
 from storage.db import Database
+from storage.identities import Identities
 from storage.staff import Staff
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,10 +52,11 @@ class FakePort:
     async def deliver(self, recipient: Recipient, message: Broadcast) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
-        pending = self.faults.get(recipient.chat_id)
+        chat = int(recipient.chat_id)  # chat ids are text in the database; the tests count in integers
+        pending = self.faults.get(chat)
         if pending:
             raise pending.pop(0)
-        self.delivered.append(recipient.chat_id)
+        self.delivered.append(chat)
         self.times.append(walltime.monotonic())
         if callable(self.hook):
             await self.hook(recipient)  # type: ignore[misc]
@@ -75,7 +77,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Campaigns, FakePort, Cloc
     content = load_content(ROOT / "content")
     db = await Database(tmp_path / "e.sqlite3").open()
     staff = Staff(db)
-    await staff.add(EDITOR, "editor", "test")
+    await staff.add(await Identities(db).ensure("telegram", str(EDITOR)), "editor", "test")
     clock = Clock(datetime(2026, 12, 10, 9, 0, tzinfo=TZ))
     service = Campaigns(db, content, Catalogs.load(ROOT / "content" / "locales"), staff, 2000.0, clock=clock)
     service.engine.config.backoff = 0.01
@@ -95,6 +97,13 @@ async def add_subscribers(service: Campaigns, n: int, start: int = 1) -> list[in
     return ids
 
 
+async def person(service: Campaigns, chat: int) -> int:
+    """The person behind a subscriber's Telegram chat (person ids and chat ids differ)."""
+    found = await Identities(service.store.db).get("telegram", str(chat))
+    assert found is not None
+    return found.person_id
+
+
 async def run_all(service: Campaigns) -> None:
     await service.engine.tick()
     await service.engine.idle()
@@ -110,7 +119,7 @@ async def test_everyone_once_in_order_with_reports(world: tuple[Campaigns, FakeP
     assert report is not None
     assert report.to_json() == {"id": campaign_id, "status": "done", "recipients": 250, "sent": 250,
                                 "failed": 0, "blocked": 0, "pending": 0}
-    assert [chat for chat, _ in port.notes] == [EDITOR, EDITOR]  # the progress message, then the summary
+    assert [chat for chat, _ in port.notes] == [str(EDITOR)] * 2  # the progress message, then the summary
     assert "Đã gửi 250/250 — 0 chặn bot — 0 lỗi" in port.notes[-1][1]
 
 
@@ -123,7 +132,8 @@ async def test_audience_by_village_and_topic(world: tuple[Campaigns, FakePort, C
     villages = [v.id for v in service.content.commune.villages]
     assert sorted(port.delivered) == [i for i in ids if villages[i % len(villages)] == village]
     port.delivered.clear()
-    await service.subscriptions.toggle_topic(6, "dinh-danh")  # 6 chose lua-dao and now dinh-danh too
+    six = await person(service, 6)  # 6 chose lua-dao and now dinh-danh too
+    await service.subscriptions.toggle_topic(six, "dinh-danh")
     await service.create("Lừa đảo", at=None, audience="topic:dinh-danh")
     await run_all(service)
     # who chose no topic gets every topic; who chose topics gets only those
@@ -133,10 +143,10 @@ async def test_audience_by_village_and_topic(world: tuple[Campaigns, FakePort, C
 async def test_unsubscribed_and_blocked_are_excluded(world: tuple[Campaigns, FakePort, Clock]) -> None:
     service, port, _ = world
     ids = await add_subscribers(service, 30)
-    await service.subscriptions.unsubscribe(3)
-    await service.subscriptions.set_blocked(4, True)
-    await service.subscriptions.set_blocked(5, True)
-    await service.subscriptions.set_blocked(5, False)  # unblocked again: receives
+    await service.subscriptions.unsubscribe(await person(service, 3))
+    await service.subscriptions.set_blocked(await person(service, 4), True)
+    await service.subscriptions.set_blocked(await person(service, 5), True)
+    await service.subscriptions.set_blocked(await person(service, 5), False)  # unblocked again: receives
     await service.create("Tin", at=None)
     await run_all(service)
     assert sorted(port.delivered) == [i for i in ids if i not in (3, 4)]
@@ -173,9 +183,10 @@ async def test_403_blocks_and_other_errors_retry_then_fail(world: tuple[Campaign
     report = await service.report(campaign_id)
     assert report is not None
     assert (report.sent, report.blocked, report.failed, report.pending) == (48, 1, 1, 0)
-    sub = await service.subscriptions.get(7)
+    sub = await service.subscriptions.get(await person(service, 7))
     assert sub is not None and sub.blocked  # never retried, excluded next time
-    row = await service.store.db.fetchone("SELECT tries, error FROM deliveries WHERE user_id = 9")
+    row = await service.store.db.fetchone("SELECT tries, error FROM deliveries WHERE person_id = ?",
+                                             (await person(service, 9),))
     assert row is not None and row["tries"] == 3 and "chat not found" in row["error"]
     assert "chat not found" in port.notes[-1][1]  # the summary names the first errors
     port.delivered.clear()
@@ -325,8 +336,8 @@ async def test_subscription_summary_and_forget(world: tuple[Campaigns, FakePort,
     assert summary["consented_at"] == sub.consented_at
     await forget_subscriber(service.store.db, 77)
     assert await subscription_summary(service.store.db, 77) is None
-    assert await service.store.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE user_id = 77") == 0
-    assert await service.store.db.fetchval("SELECT COUNT(*) FROM subscription_topics WHERE user_id = 77") == 0
+    assert await service.store.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE person_id = 77") == 0
+    assert await service.store.db.fetchval("SELECT COUNT(*) FROM subscription_topics WHERE person_id = 77") == 0
 
 
 async def test_a_clean_stop_during_a_long_flood_pause_loses_and_repeats_nothing(
@@ -344,7 +355,8 @@ async def test_a_clean_stop_during_a_long_flood_pause_loses_and_repeats_nothing(
     assert loop.time() - started < 2
     sent_before = list(port.delivered)
     assert 30 not in sent_before
-    row = await service.store.db.fetchone("SELECT status FROM deliveries WHERE user_id = 30")
+    row = await service.store.db.fetchone("SELECT status FROM deliveries WHERE person_id = ?",
+                                             (await person(service, 30),))
     assert row is not None and row["status"] == "pending"  # back in the queue, not lost
     service.engine.pacer = Pacer(2000.0)  # the next process starts without the old pause
     await service.engine.attach(port)

@@ -9,6 +9,7 @@ import pytest
 from devtools.sandbox import Sandbox
 from handlers.telegram.app import App
 from storage.db import Database
+from tests.conftest import person_of
 
 pytestmark = pytest.mark.asyncio
 
@@ -23,7 +24,7 @@ async def test_start_welcomes_with_menu_and_records_source(sandbox: Sandbox, bot
     labels = [b["text"] for row in keyboard["keyboard"] for b in row]
     assert labels == ["❓ Hỏi đáp VNeID, dịch vụ công", "🔔 Nhận thông báo của xã", "🙋 Nhờ cán bộ hỗ trợ",
                       "📞 Liên hệ"]
-    resident = await bot.bot_data.svc.residents.get(lan.id)
+    resident = await bot.bot_data.svc.residents.get(await person_of(bot, lan.id))
     assert resident is not None and resident.source == "poster-cho-phien"
 
 
@@ -71,8 +72,9 @@ async def test_thumbs_down_is_recorded_once_and_only_for_the_asker(sandbox: Sand
     answer = await sandbox.wait_for_answer(forged)
     assert "cũ" in (answer.text or "")
     db: Database = bot.bot_data.svc.db
-    rows = await db.fetchall("SELECT user_id, helpful, faq_id FROM feedback")
-    assert [(r["user_id"], r["helpful"], r["faq_id"]) for r in rows] == [(dung.id, 0, "vneid-change-phone")]
+    rows = await db.fetchall("SELECT person_id, helpful, faq_id FROM feedback")
+    assert [(r["person_id"], r["helpful"], r["faq_id"]) for r in rows] == [
+        (await person_of(bot, dung.id), 0, "vneid-change-phone")]
     gaps = await bot.bot_data.svc.questions.gaps()
     assert any(g.kind == "thumbs_down" and g.topic == "vneid-change-phone" for g in gaps)
 
@@ -104,7 +106,7 @@ async def test_user_text_is_escaped_and_phone_numbers_masked_in_logs(
     assert "0912345678" not in stored and "09•••••678" in stored
 
 
-async def test_browse_edits_in_place_and_back_works(sandbox: Sandbox, bot: App) -> None:
+async def test_browse_lists_edit_in_place_and_answers_are_new_messages(sandbox: Sandbox, bot: App) -> None:
     khanh = sandbox.user(1009, "Khánh")
     groups = await khanh.ask("❓ Hỏi đáp VNeID, dịch vụ công")
     assert "Chọn chủ đề" in groups.text
@@ -113,24 +115,25 @@ async def test_browse_edits_in_place_and_back_works(sandbox: Sandbox, bot: App) 
     listing = await cursor.next_edit(groups.message_id)
     assert any(d.startswith("f:") for d in listing.callback_data)
     await khanh.press(listing, "f:can-cuoc-lost")
-    answer = await cursor.next_edit(groups.message_id)
+    answer = await cursor.next()  # the answer is a new message: the list stays to go on browsing
     assert "Thông tin được kiểm tra ngày" in answer.text
-    await khanh.press(answer, "g:can-cuoc")
+    assert any(d.startswith("fb:") for d in answer.callback_data)
+    await khanh.press(listing, "grp")
     back = await cursor.next_edit(groups.message_id)
-    assert back.callback_data == listing.callback_data
-    assert len(khanh.messages()) == 1  # one message, edited in place
+    assert any(d.startswith("g:") for d in back.callback_data)
+    assert len(khanh.messages()) == 2  # the list (edited in place) and the answer
 
 
 async def test_long_answer_is_split_under_the_limit(sandbox: Sandbox, bot: App) -> None:
-    from handlers.common import send_html
+    from bot.dialogue.model import Address, Out
 
     long_html = "\n".join(f"<b>Dòng {i}</b> " + "chữ " * 30 for i in range(200))
     user = sandbox.user(1010, "Lâm")
     await user.start()
     await sandbox.wait_for(user.id)
-    last = await send_html(bot.bot, user.id, long_html)
+    last = await bot.bot_data.svc.channels.send(Address("telegram", str(user.id)), Out(long_html), "vi")
     parts = [m for m in user.messages() if "Dòng" in m.text]
-    assert len(parts) >= 2 and parts[-1].message_id == last.message_id
+    assert len(parts) >= 2 and str(parts[-1].message_id) == last.message
     assert all(len(p.text) <= 4096 for p in parts)
     assert "".join(p.text for p in parts).count("Dòng") == 200
 

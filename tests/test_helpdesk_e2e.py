@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
+from bot.helpdesk import officer_flow as officer
 from devtools.sandbox import Sandbox, SandboxGroup, SandboxUser, SentMessage
-from handlers import officer
 from handlers.telegram.app import App, stop_app
-from tests.conftest import OFFICERS_CHAT, StartBot
+from tests.conftest import OFFICERS_CHAT, StartBot, person_of
 
 pytestmark = pytest.mark.asyncio
 
@@ -93,7 +93,8 @@ async def officers(sandbox: Sandbox, bot: App, *ids: int) -> tuple[SandboxGroup,
     """Officers (staff role officer) with private chats, and the officers' group with them in it."""
     users = [sandbox.user(uid, f"Cán bộ {uid}") for uid in ids]
     for u in users:
-        await bot.bot_data.svc.staff.add(u.id, "officer", "test", u.first_name)
+        person = await bot.bot_data.svc.identities.ensure("telegram", str(u.id))
+        await bot.bot_data.svc.staff.add(person, "officer", "test", u.first_name)
     group = sandbox.group(OFFICERS_CHAT, "Tổ hỗ trợ VNeID", members=users)
     return group, users
 
@@ -137,8 +138,9 @@ async def test_two_residents_file_in_parallel(sandbox: Sandbox, bot: App) -> Non
                                          file_request(sandbox, b, name="Lê Văn Bình", id_number=None))
     codes = {w.strip(".") for m in (first, second) for w in m.text.split() if w.startswith("HT-")}
     assert codes == {"HT-0001", "HT-0002"}
-    rows = await bot.bot_data.svc.db.fetchall("SELECT user_id, full_name, id_number FROM help_requests ORDER BY id")
-    assert sorted((r["user_id"], r["full_name"], r["id_number"]) for r in rows) == [
+    rows = await bot.bot_data.svc.db.fetchall("SELECT person_id, full_name, id_number FROM help_requests ORDER BY id")
+    people = {await person_of(bot, uid): uid for uid in (2011, 2012)}
+    assert sorted((people.get(r["person_id"]), r["full_name"], r["id_number"]) for r in rows) == [
         (2011, "Trần Thị An", "019203012345"), (2012, "Lê Văn Bình", None)]
     listed = set()
     deadline = asyncio.get_running_loop().time() + 5
@@ -168,11 +170,12 @@ async def test_two_officers_race_for_one_claim_exactly_one_wins(sandbox: Sandbox
     losers = [a for a in (a1, a2) if "đã nhận HT-0001 rồi" in (a.text or "")]
     assert len(winners) == 1 and len(losers) == 1, (a1.text, a2.text)
     row = await bot.bot_data.svc.db.fetchone("SELECT status, officer_id FROM help_requests WHERE id = 1")
-    assert row is not None and row["status"] == "claimed" and row["officer_id"] in (minh.id, hoa.id)
+    assert row is not None and row["status"] == "claimed"
+    assert row["officer_id"] in (await person_of(bot, minh.id), await person_of(bot, hoa.id))
     claims = await bot.bot_data.svc.db.fetchval("SELECT COUNT(*) FROM help_events WHERE kind = 'claimed'")
     assert claims == 1
     edited = await notices.next_edit(notice.message_id)
-    winner_name = "Cán bộ 9001" if row["officer_id"] == minh.id else "Cán bộ 9002"
+    winner_name = "Cán bộ 9001" if row["officer_id"] == await person_of(bot, minh.id) else "Cán bộ 9002"
     assert f"{winner_name} đã nhận" in edited.text and edited.callback_data == []
     told = await resident_cursor.next()
     assert "đã nhận yêu cầu" in told.text and "HT-0001" in told.text
@@ -268,22 +271,25 @@ async def test_mydata_shows_everything_and_erases_it(sandbox: Sandbox, bot: App)
     for expected in ("Nguyễn Văn An", "0977111222", "001195012345", "HT-0001", "09•••••678"):
         assert expected in mine.text, expected
     confirm = await press(sandbox, resident, mine, "md:erase")
-    done = await press(sandbox, resident, confirm, "md:erase-yes")
+    person = await person_of(bot, resident.id)
+    done = await press(sandbox, resident, confirm, f"md:y{person}")
     assert "Đã xóa dữ liệu" in done.text
     db = bot.bot_data.svc.db
     row = await db.fetchone("SELECT * FROM help_requests WHERE id = 1")
     assert row is not None and row["status"] == "cancelled"
-    assert (row["user_id"], row["full_name"], row["phone"], row["id_number"], row["note"]) == (None, "", "", None, None)
-    assert await db.fetchval("SELECT COUNT(*) FROM residents WHERE user_id = ?", (resident.id,)) == 0
-    assert await db.fetchval("SELECT COUNT(*) FROM questions WHERE user_id = ?", (resident.id,)) == 0
+    assert (row["person_id"], row["full_name"], row["phone"], row["id_number"], row["note"]) == (
+        None, "", "", None, None)
+    assert await db.fetchval("SELECT COUNT(*) FROM identities WHERE person_id = ?", (person,)) == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM questions WHERE person_id = ?", (person,)) == 0
     edited = await notices.next_edit(notice.message_id)
     assert "đã hủy" in edited.text and edited.callback_data == []
     told = await officer_chat.next()
     assert "Người dân đã hủy yêu cầu HT-0001" in told.text
     audit = await db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'resident.erase'")
     assert audit == 1
-    again = await say(sandbox, resident, "/mydata")
-    assert "Bot không lưu gì về bạn" in again.text and again.callback_data == []
+    again = await say(sandbox, resident, "/mydata")  # a new start: only that they write to the bot
+    for gone in ("Nguyễn Văn An", "0977111222", "001195012345", "HT-0001", "Câu hỏi bạn đã hỏi"):
+        assert gone not in again.text, gone
 
 
 @pytest.mark.parametrize(("step_input", "reason"), [
@@ -301,7 +307,7 @@ async def test_bad_phone_is_asked_again_with_the_reason(sandbox: Sandbox, bot: A
     why, again = await exchange(sandbox, resident, step_input, 2)
     assert reason in why.text, why.text
     assert "số điện thoại" in again.text
-    draft = await bot.bot_data.svc.helpdesk.store.draft(resident.id)
+    draft = await bot.bot_data.svc.helpdesk.store.draft(await person_of(bot, resident.id))
     assert draft is not None and draft.step == "phone" and "phone" not in draft.data
 
 
@@ -342,7 +348,7 @@ async def test_bad_id_number_is_asked_again_with_the_reason(sandbox: Sandbox, bo
     why, again = await exchange(sandbox, resident, id_number, 2)
     assert reason in why.text, why.text
     assert "rq:id:skip" in again.callback_data
-    draft = await bot.bot_data.svc.helpdesk.store.draft(resident.id)
+    draft = await bot.bot_data.svc.helpdesk.store.draft(await person_of(bot, resident.id))
     assert draft is not None and draft.step == "id"
 
 
@@ -358,7 +364,7 @@ async def test_a_5000_character_name_and_html_are_refused_calmly(sandbox: Sandbo
         assert "họ và tên" in again.text
     ask_phone = await say(sandbox, resident, "  bùi   thị   nga ")
     assert "số điện thoại" in ask_phone.text
-    draft = await bot.bot_data.svc.helpdesk.store.draft(resident.id)
+    draft = await bot.bot_data.svc.helpdesk.store.draft(await person_of(bot, resident.id))
     assert draft is not None and draft.data["name"] == "Bùi Thị Nga"
 
 
@@ -368,13 +374,13 @@ async def test_cancel_anywhere_and_declining_consent_keep_nothing(sandbox: Sandb
     declined = await press(sandbox, resident, consent, "rq:consent:no")
     assert "không ghi lại gì" in declined.text
     store = bot.bot_data.svc.helpdesk.store
-    assert await store.draft(resident.id) is None
+    assert await store.draft(await person_of(bot, resident.id)) is None
     consent = await say(sandbox, resident, "/request")
     topics = await press(sandbox, resident, consent, "rq:consent:yes")
     await press(sandbox, resident, topics, "rq:topic:dvc")
     cancelled = await say(sandbox, resident, "/cancel")
     assert "Đã hủy phiếu" in cancelled.text
-    assert await store.draft(resident.id) is None
+    assert await store.draft(await person_of(bot, resident.id)) is None
     nothing = await say(sandbox, resident, "/cancel")
     assert nothing.text == "Không có việc gì đang khai để hủy."
 
@@ -393,7 +399,8 @@ async def test_a_forged_officer_button_is_refused_and_audited(sandbox: Sandbox, 
     assert "Chỉ cán bộ xã" in queue.text
     db = bot.bot_data.svc.db
     refused = await db.fetchall("SELECT actor, target, detail FROM audit_log WHERE action = 'access.refused'")
-    assert len(refused) == 6 and all(r["actor"] == f"tg:{intruder.id}" for r in refused)
+    intruder_person = await person_of(bot, intruder.id)
+    assert len(refused) == 6 and all(r["actor"] == f"person:{intruder_person}" for r in refused)
     assert {r["detail"] for r in refused} >= {"hq:claim:1", "hz:1:level2", "/queue"}
     assert not any("912345678" in f"{r['target']} {r['detail']}" for r in refused)  # forged data masked
     row = await db.fetchone("SELECT status, officer_id FROM help_requests WHERE id = 1")
@@ -411,7 +418,7 @@ async def test_queue_lists_masked_and_detail_views_are_audited(sandbox: Sandbox,
     assert "Nguyễn Tâm" in detail.text
     views = await bot.bot_data.svc.db.fetchall(
         "SELECT actor, target FROM audit_log WHERE action = 'request.view'")
-    assert [(v["actor"], v["target"]) for v in views] == [(f"tg:{minh.id}", "request:2")]
+    assert [(v["actor"], v["target"]) for v in views] == [(f"person:{await person_of(bot, minh.id)}", "request:2")]
 
 
 async def test_unclaimed_requests_are_posted_again_and_reminders_sent(sandbox: Sandbox, bot: App) -> None:
@@ -424,10 +431,10 @@ async def test_unclaimed_requests_are_posted_again_and_reminders_sent(sandbox: S
     await settled(bot)
     # Two working days later nobody has taken it: it is posted again.
     now = helpdesk.clock() + 3 * 86400
-    await officer.run_sweep(bot, now=now)
+    await officer.run_sweep(bot.bot_data.svc, now=now)
     again = await notices.next()
     assert "Vẫn chưa có cán bộ nhận" in again.text and "hq:claim:1" in again.callback_data
-    await officer.run_sweep(bot, now=now + 60)
+    await officer.run_sweep(bot.bot_data.svc, now=now + 60)
     assert notices.new_messages() == []  # not posted again a minute later
     # Claimed and booked for a working day ahead: a reminder the evening before, once.
     await minh.press(again, "hq:claim:1")
@@ -438,12 +445,12 @@ async def test_unclaimed_requests_are_posted_again_and_reminders_sent(sandbox: S
     change = await helpdesk.schedule(1, minh.id, slot)
     assert change.request is not None and change.request.remind_at is not None
     told = sandbox.cursor(resident)
-    await officer.run_sweep(bot, now=change.request.remind_at - 60)
+    await officer.run_sweep(bot.bot_data.svc, now=change.request.remind_at - 60)
     assert told.new_messages() == []
-    await officer.run_sweep(bot, now=change.request.remind_at + 60)
+    await officer.run_sweep(bot.bot_data.svc, now=change.request.remind_at + 60)
     reminder = await told.next()
     assert "Nhắc lịch" in reminder.text and "HT-0001" in reminder.text
-    await officer.run_sweep(bot, now=change.request.remind_at + 120)
+    await officer.run_sweep(bot.bot_data.svc, now=change.request.remind_at + 120)
     assert told.new_messages() == []
 
 
@@ -453,10 +460,10 @@ async def test_idle_form_is_dropped_after_a_day(sandbox: Sandbox, bot: App) -> N
     await press(sandbox, resident, consent, "rq:consent:yes")
     helpdesk = bot.bot_data.svc.helpdesk
     told = sandbox.cursor(resident)
-    await officer.run_sweep(bot, now=helpdesk.clock() + 25 * 3600)
+    await officer.run_sweep(bot.bot_data.svc, now=helpdesk.clock() + 25 * 3600)
     dropped = await told.next()
     assert "24 giờ" in dropped.text
-    assert await helpdesk.store.draft(resident.id) is None
+    assert await helpdesk.store.draft(await person_of(bot, resident.id)) is None
 
 
 async def test_at_most_three_open_requests(sandbox: Sandbox, bot: App) -> None:
@@ -497,7 +504,7 @@ async def test_the_form_is_only_filled_in_private(sandbox: Sandbox, bot: App) ->
     await resident.send("/request", chat=group)
     hint = await cursor.next()
     assert "nhắn riêng cho bot" in hint.text
-    assert await bot.bot_data.svc.helpdesk.store.draft(resident.id) is None
+    assert await bot.bot_data.svc.helpdesk.store.draft(await person_of(bot, resident.id)) is None
 
 
 async def test_a_notice_not_posted_before_a_restart_is_posted_at_start_up(
@@ -525,7 +532,8 @@ async def test_mydata_shows_and_erases_the_announcement_subscription(sandbox: Sa
     assert "Nhận thông báo của xã: đang nhận" in mine.text
     assert village.name in mine.text
     confirm = await press(sandbox, resident, mine, "md:erase")
-    await press(sandbox, resident, confirm, "md:erase-yes")
-    assert await campaigns.subscriber_data(resident.id) is None
-    again = await say(sandbox, resident, "/mydata")
-    assert "Bot không lưu gì về bạn" in again.text
+    person = await person_of(bot, resident.id)
+    await press(sandbox, resident, confirm, f"md:y{person}")
+    assert await campaigns.subscriber_data(person) is None
+    again = await say(sandbox, resident, "/mydata")  # a new start: only that they write to the bot
+    assert "Nhận thông báo của xã" not in again.text and "Câu hỏi bạn đã hỏi" not in again.text

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database
+from storage.identities import Identities
 from storage.questions import Questions
 from storage.residents import Residents
 from storage.staff import Staff
@@ -36,23 +37,36 @@ async def test_failed_migration_leaves_nothing_half_applied(tmp_path: Path, monk
 
 async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     async with Database(tmp_path / "c.sqlite3") as db:
-        residents = Residents(db)
-        await residents.touch(1, 1, "vi", "poster-cho")
+        seen = await Identities(db).resolve("telegram", "1", "1", "vi")
         with pytest.raises(RuntimeError):
             async with db.transaction() as tx:
-                await tx.execute("UPDATE residents SET language = 'en' WHERE user_id = 1")
+                await tx.execute("UPDATE identities SET language = 'en' WHERE person_id = ?", (seen.person,))
                 raise RuntimeError("boom")
-        resident = await residents.get(1)
+        resident = await Residents(db).get(seen.person)
         assert resident is not None and resident.language == "vi"
 
 
 async def test_first_source_is_kept(tmp_path: Path) -> None:
     async with Database(tmp_path / "d.sqlite3") as db:
-        residents = Residents(db)
-        await residents.touch(7, 7, "vi", "hop-thon-3")
-        again = await residents.touch(7, 7, "vi", "poster-cho")
-        assert again.source == "hop-thon-3"
-        assert await residents.sources() == [("hop-thon-3", 1)]
+        ids = Identities(db)
+        seen = await ids.resolve("telegram", "7", "7", "vi")
+        await ids.set_source("telegram", "7", "hop-thon-3")
+        await ids.set_source("telegram", "7", "poster-cho")
+        again = await Residents(db).get(seen.person)
+        assert again is not None and again.source == "hop-thon-3"
+        assert await Residents(db).sources() == [("hop-thon-3", 1)]
+
+
+async def test_one_person_per_identity_and_many_identities_per_person(tmp_path: Path) -> None:
+    async with Database(tmp_path / "p.sqlite3") as db:
+        ids = Identities(db)
+        first = await ids.resolve("telegram", "42", "42", "vi")
+        again = await ids.resolve("telegram", "42", None, "en")  # from a group: the private chat is kept
+        zalo = await ids.resolve("zalo", "42", "42", "vi")  # the same digits on another channel: someone else
+        assert first.person == again.person != zalo.person
+        identity = await ids.get("telegram", "42")
+        assert identity is not None and identity.chat_id == "42" and identity.language == "vi"
+        assert await ids.ensure("telegram", "42") == first.person
 
 
 async def test_gaps_group_by_folded_text_and_count_thumbs_down(tmp_path: Path) -> None:
@@ -78,7 +92,9 @@ async def test_staff_roles_and_audit(tmp_path: Path) -> None:
         await staff.add(5, "officer", "cli")
         assert await staff.has_role(5, "officer")
         assert not await staff.has_role(5, "editor")
-        assert await staff.has_role(99, "editor")  # admins hold every role
+        admin = await Identities(db).ensure("telegram", "99")  # BOT_ADMIN_IDS are Telegram user ids
+        assert await staff.has_role(admin, "editor")  # admins hold every role
+        assert not await staff.has_role(99, "editor")  # a person id is not a Telegram id
         assert await staff.role(6) is None
         assert await staff.remove(5, "cli")
         assert await staff.role(5) is None

@@ -227,7 +227,8 @@ async def test_reset_wipes_the_sandbox_and_its_database_and_restarts_the_bot(
     svc = local.app.bot_data.svc
     assert await svc.questions.latest() is None
     assert await svc.campaigns.audience_size("all") == 0
-    assert await svc.staff.role(OFFICER.user_id) == "officer"
+    officer = await svc.identities.get("telegram", str(OFFICER.user_id))
+    assert officer is not None and await svc.staff.role(officer.person_id) == "officer"
     assert sorted(local.sandbox.world.users) == sorted(p.user_id for p in PERSONAS)
     assert local.sandbox.messages(lan.id, include_user=True) == []
     assert OFFICERS_GROUP_ID in local.sandbox.world.chats

@@ -91,6 +91,12 @@ async def test_resident_officer_and_culture_officer_play_in_the_browser(
     def svc() -> Any:
         return web.local.app.bot_data.svc
 
+    async def person(user_id: int) -> int:
+        """The person behind a persona's Telegram user id."""
+        identity = await svc().identities.get("telegram", str(user_id))
+        assert identity is not None
+        return int(identity.person_id)
+
     vi = web.catalogs.gettext("vi")
     bot_messages = page.locator("#messages .msg.bot")
 
@@ -161,7 +167,7 @@ async def test_resident_officer_and_culture_officer_play_in_the_browser(
     await press("sbd")
     await expect(message(consent_id).locator(".inline-button")).to_have_count(0)
     await expect(message(consent_id)).to_contain_text("Thôn 2")
-    subscription = await svc().campaigns.subscriptions.get(RESIDENT_1.user_id)
+    subscription = await svc().campaigns.subscriptions.get(await person(RESIDENT_1.user_id))
     assert subscription is not None and subscription.active and subscription.village == "thon-2"
     await shot("04-subscribed")
 
@@ -206,7 +212,7 @@ async def test_resident_officer_and_culture_officer_play_in_the_browser(
     await expect(claimed.locator(".edited")).to_be_visible()
     await expect(page.locator(".persona[data-persona='officer'] .badge")).to_be_visible()  # the detail, privately
     row = await svc().db.fetchone("SELECT status, officer_id FROM help_requests WHERE id = 1")
-    assert row is not None and (row["status"], row["officer_id"]) == ("claimed", OFFICER.user_id)
+    assert row is not None and (row["status"], row["officer_id"]) == ("claimed", await person(OFFICER.user_id))
     await expect(page.locator("#requests .request")).to_contain_text(OFFICER.name)
     await shot("08-claimed-in-place")
 
@@ -258,7 +264,7 @@ async def test_resident_officer_and_culture_officer_play_in_the_browser(
     await expect(page.locator("#campaigns")).to_contain_text(vi("No announcement yet."))
     assert web.local.app is not old_app
     assert await svc().questions.latest() is None
-    assert await svc().staff.role(OFFICER.user_id) == "officer"
+    assert await svc().staff.role(await person(OFFICER.user_id)) == "officer"
     await shot("11-after-reset")
 
     # Every request the page made stayed on this machine; no script error.

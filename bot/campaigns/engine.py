@@ -81,10 +81,10 @@ class SendPort(Protocol):
     async def deliver(self, recipient: Recipient, message: Broadcast) -> None:
         """Send one announcement; raise RetryLater, Blocked or SendFailed."""
 
-    async def notify(self, chat_id: int, html: str) -> int | None:
+    async def notify(self, chat_id: str, html: str) -> str | None:
         """Send a report to a staff chat; its message id (None if it could not be sent)."""
 
-    async def edit(self, chat_id: int, message_id: int, html: str) -> None:
+    async def edit(self, chat_id: str, message_id: str, html: str) -> None:
         """Replace a report's text (errors are the port's to swallow)."""
 
 
@@ -168,7 +168,7 @@ class _RunState:
     run: RunRow
     campaign: CampaignRow
     counts: Counts
-    reports: list[tuple[int, int]] = field(default_factory=list)
+    reports: list[tuple[str, str, str]] = field(default_factory=list)  # (channel, chat, message)
     last_report: float = 0.0
 
 
@@ -292,15 +292,16 @@ class Engine:
 
     # reports
 
-    async def _targets(self, campaign: CampaignRow) -> list[int]:
+    async def _targets(self, campaign: CampaignRow) -> list[tuple[str, str]]:
+        """(channel, chat) of the editor who made the campaign, or of every editor."""
         if campaign.notify_chat_id is not None:
-            return [campaign.notify_chat_id]
-        return [m.user_id for m in await self.staff.members() if m.role == "editor"]
+            return [(campaign.notify_channel or "telegram", campaign.notify_chat_id)]
+        return await self.staff.chats_of_role("editor")
 
     async def _tell(self, campaign: CampaignRow, text: str) -> None:
         if self.port is None:
             return
-        for chat_id in await self._targets(campaign):
+        for _channel, chat_id in await self._targets(campaign):
             with contextlib.suppress(Exception):
                 await self.port.notify(chat_id, text)
 
@@ -317,13 +318,13 @@ class Engine:
         text = progress_text(_, campaign.id, state.counts, state.run.recipients, campaign.language, status,
                              resume)
         if not state.reports:
-            for chat_id in await self._targets(campaign):
+            for channel, chat_id in await self._targets(campaign):
                 message_id = await self.port.notify(chat_id, text)
                 if message_id is not None:
-                    await self.store.add_report(state.run.id, chat_id, message_id)
-                    state.reports.append((chat_id, message_id))
+                    await self.store.add_report(state.run.id, chat_id, message_id, channel)
+                    state.reports.append((channel, chat_id, message_id))
             return
-        for chat_id, message_id in state.reports:
+        for _channel, chat_id, message_id in state.reports:
             await self.port.edit(chat_id, message_id, text)
 
     # delivery
@@ -415,7 +416,7 @@ class Engine:
             task.add_done_callback(settled)
 
         if queue:  # claimed, never sent: back to the queue
-            await self.store.settle(run.id, [Outcome(r.user_id, "pending", 0) for r in queue])
+            await self.store.settle(run.id, [Outcome(r.person_id, "pending", 0) for r in queue])
         await self._finish(state, reason)
 
     def in_flight_limit(self) -> int:
@@ -472,7 +473,7 @@ class Engine:
             _ = self.catalogs.gettext(campaign.language)
             text = summary_text(_, campaign.id, state.counts, state.run.recipients, campaign.language,
                                 cancelled, errors)
-            for chat_id, _message_id in state.reports:
+            for _channel, chat_id, _message_id in state.reports:
                 await self.port.notify(chat_id, text)
         log.info("campaign %d run %d %s: %d sent, %d blocked, %d failed", campaign.id, run_id,
                  "cancelled" if cancelled else "done", state.counts.sent, state.counts.blocked,
@@ -485,24 +486,24 @@ class Engine:
         first = True
         while True:
             if not first and not await self.pacer.acquire(self._stopped):
-                return Outcome(recipient.user_id, "pending", tries)  # stopping: back to the queue, unsent
+                return Outcome(recipient.person_id, "pending", tries)  # stopping: back to the queue, unsent
             first = False
             started = time.monotonic()
             try:
                 await self.port.deliver(recipient, message)
                 self._observe(time.monotonic() - started)
-                return Outcome(recipient.user_id, "sent", tries + 1)
+                return Outcome(recipient.person_id, "sent", tries + 1)
             except RetryLater as exc:
                 self.floods += 1
                 log.info("flood control: every send waits %.1f s", exc.seconds)
                 self.pacer.pause(exc.seconds)
             except Blocked as exc:
-                return Outcome(recipient.user_id, "blocked", tries + 1, str(exc)[:300])
+                return Outcome(recipient.person_id, "blocked", tries + 1, str(exc)[:300])
             except Exception as exc:  # SendFailed, network errors, anything the port did not expect
                 tries += 1
                 reason = f"{type(exc).__name__}: {exc}"[:300]
                 if tries >= self.config.max_tries:
                     log.info("delivery to a subscriber failed after %d tries: %s", tries, reason)
-                    return Outcome(recipient.user_id, "failed", tries, reason)
+                    return Outcome(recipient.person_id, "failed", tries, reason)
                 await asyncio.sleep(self.config.backoff * 2 ** (tries - 1))
 

@@ -158,8 +158,8 @@ class Campaigns:
 
     async def create(self, body: str, *, at: datetime | None, repeat: str | None = None,
                      audience: str = "all", photo: str | None = None, template_id: str | None = None,
-                     created_by: str = "cli", notify_chat_id: int | None = None,
-                     language: str = DEFAULT_LANGUAGE) -> int:
+                     created_by: str = "cli", notify_chat_id: str | None = None,
+                     notify_channel: str | None = None, language: str = DEFAULT_LANGUAGE) -> int:
         """Check everything, then store the campaign; `at=None` means now. Returns its id."""
         markup = self.check_text(body, photo)
         who = Audience.parse(audience, self.content.commune)
@@ -167,7 +167,7 @@ class Campaigns:
         campaign_id = await self.store.create(
             body=body, html=markup, photo=photo, template_id=template_id, audience=str(who),
             first_at=first.astimezone(UTC).timestamp(), repeat=Cron.parse(repeat).text if repeat else None,
-            language=language, created_by=created_by, notify_chat_id=notify_chat_id)
+            language=language, created_by=created_by, notify_chat_id=notify_chat_id, notify_channel=notify_channel)
         self.engine.poke()
         return campaign_id
 

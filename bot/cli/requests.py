@@ -23,6 +23,7 @@ from bot.helpdesk.validate import mask_name
 from bot.i18n import TZ, Catalogs
 from bot.privacy import mask_id, mask_phone
 from storage.helpdesk import STATUSES, HelpRequest, HelpStore
+from storage.identities import Identities
 from storage.staff import Staff
 
 CSV_COLUMNS = ("code", "created_at", "status", "topic", "topic_label", "village", "preferred_slot",
@@ -120,7 +121,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         async with database(settings) as db:
             staff = Staff(db, settings.admin_ids)
             actor = f"cli:{args.admin_id}" if args.admin_id is not None else "cli"
-            if args.full and await staff.role(args.admin_id) != "admin":
+            asking = await Identities(db).ensure("telegram", str(args.admin_id)) if args.admin_id is not None else 0
+            if args.full and await staff.role(asking) != "admin":
                 await staff.audit(actor, "access.refused", None, "requests export --full")
                 print(f"user {args.admin_id} is not an admin: the full export is refused", file=sys.stderr)
                 return None

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.cli.common import database, print_json
 from bot.config import load_settings
+from storage.identities import Identities
 from storage.staff import ROLES, Staff
 
 
@@ -31,7 +32,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     async def go() -> None:
         settings = load_settings()
         async with database(settings) as db:
-            await Staff(db, settings.admin_ids).add(args.user_id, args.role, "cli", args.name)
+            person = await Identities(db).ensure("telegram", str(args.user_id))
+            await Staff(db, settings.admin_ids).add(person, args.role, "cli", args.name)
     asyncio.run(go())
     print(f"{args.user_id} is now {args.role}")
     return 0
@@ -41,7 +43,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
     async def go() -> bool:
         settings = load_settings()
         async with database(settings) as db:
-            return await Staff(db, settings.admin_ids).remove(args.user_id, "cli")
+            person = await Identities(db).ensure("telegram", str(args.user_id))
+            return await Staff(db, settings.admin_ids).remove(person, "cli")
     removed = asyncio.run(go())
     print(f"{args.user_id} removed" if removed else f"{args.user_id} was not staff")
     return 0 if removed else 1
@@ -52,10 +55,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         settings = load_settings()
         async with database(settings) as db:
             members = await Staff(db, settings.admin_ids).members()
+            telegram = await Identities(db).external_ids([m.person_id for m in members], "telegram")
         for m in members:
+            user_id = telegram.get(m.person_id, "")
+            user = int(user_id) if user_id.lstrip("-").isdigit() else user_id
             if args.json:
-                print_json({"user_id": m.user_id, "role": m.role, "name": m.display, "added_by": m.added_by})
+                print_json({"user_id": user, "person": m.person_id, "role": m.role, "name": m.display,
+                            "added_by": m.added_by})
             else:
-                print(f"{m.user_id}\t{m.role}\t{m.display or ''}\t(added by {m.added_by})")
+                print(f"{user}\t{m.role}\t{m.display or ''}\t(added by {m.added_by})")
     asyncio.run(go())
     return 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 import re
 
+from bot.dialogue import commands
 from bot.dialogue.core import Turn
-from bot.dialogue.model import Command, Out
+from bot.dialogue.model import Command, Edited, Out
 from bot.i18n import Translate
 
 # Deep-link payloads Telegram allows (and a safe shape for any channel): A-Z a-z 0-9 _ -, up to 64.
@@ -14,10 +15,10 @@ _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 async def remember(turn: Turn, source: str | None = None) -> None:
-    """Record the resident as seen (private chats only)."""
-    if turn.private:
-        await turn.svc.residents.touch(turn.person, int(turn.who.chat) if turn.who.chat.lstrip("-").isdigit()
-                                       else turn.person, turn.who.language, source)
+    """Record where a resident came from (a deep link's payload; the first one is kept). Being seen is
+    recorded when the person is identified, once per event."""
+    if turn.private and source:
+        await turn.svc.identities.set_source(turn.who.channel, turn.who.user, source)
 
 
 def contacts_html(turn: Turn, _: Translate | None = None) -> str:
@@ -55,10 +56,12 @@ async def start(turn: Turn) -> None:
         "Type your question in your own words (diacritics are not needed), or use the buttons below."
     ).format(commune=commune)
     await turn.reply(Out(text, menu=True))
+    if turn.person:
+        await offer_commands(turn, await turn.svc.staff.role(turn.person))
 
 
 async def show_help(turn: Turn) -> None:
-    """Explain what the bot does and list the commands."""
+    """Explain what the bot does and list the commands (staff see theirs too)."""
     _ = turn._
     text = _(
         "<b>How to use this bot</b>\n"
@@ -70,7 +73,19 @@ async def show_help(turn: Turn) -> None:
         "• /cancel — stop what you are filling in\n\n"
         "The bot never asks for your OTP code, password or passcode. Never give them to anyone."
     )
+    role = await turn.svc.staff.role(turn.person) if turn.person else None
+    staff = commands.for_role(role)[len(commands.RESIDENT):]
+    if staff:
+        lines = "\n".join(f"• /{name} — {html.escape(_(desc))}" for name, desc in staff)
+        text += "\n\n" + _("<b>For staff</b>") + "\n" + lines
     await turn.reply(Out(text, menu=True))
+    await offer_commands(turn, role)
+
+
+async def offer_commands(turn: Turn, role: str | None) -> None:
+    """Staff get their own command list where the channel shows one (a chat-scoped menu on Telegram)."""
+    if role is not None and turn.private and turn.caps.command_menu:
+        await turn.channels.set_commands(turn.who.address, turn.who.language, commands.for_role(role))
 
 
 async def show_contacts(turn: Turn) -> None:
@@ -86,3 +101,26 @@ async def not_text(turn: Turn) -> None:
 async def stale_press(turn: Turn) -> None:
     """A button whose data no flow accepted (old, or forged): answer calmly, change nothing."""
     turn.toast(turn._("This button is out of date."))
+
+
+async def on_edited(turn: Turn) -> None:
+    """An edited message is never an answer to a step nor a message to anyone (an officer editing a note
+    must not send it to a resident; a name edited at the ID step is not an ID number). With nothing open,
+    it is the question asked again; with a dialogue open, the person is told to send it anew."""
+    if not turn.private or not isinstance(turn.event, Edited) or not turn.event.text.strip():
+        return
+    if turn.who.open:
+        await turn.reply(html.escape(turn._("I do not read edited messages while something is being filled in. "
+                                            "Please send your answer again as a new message.")))
+        return
+    from bot.faq.flow import ask
+
+    await ask(turn, turn.event.text)
+
+
+async def unknown_command(turn: Turn) -> None:
+    """A /command the bot does not know: say so, and show what it does know."""
+    if not turn.private:
+        return
+    await turn.reply(html.escape(turn._("I do not know that command.")))
+    await show_help(turn)

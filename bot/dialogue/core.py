@@ -9,7 +9,6 @@ officer on Telegram can tell a resident on Zalo.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
@@ -79,9 +78,9 @@ class ChannelPort(Protocol):
 class ChoiceMemory(Protocol):
     """Where numbered choices offered on channels without buttons are remembered (storage.identities)."""
 
-    async def remember(self, address: Address, options: tuple[tuple[str, str], ...]) -> None: ...
+    async def remember(self, channel: str, chat_id: str, options: tuple[tuple[str, str], ...]) -> None: ...
 
-    async def recall(self, address: Address) -> tuple[tuple[str, str], ...]: ...
+    async def recall(self, channel: str, chat_id: str) -> tuple[tuple[str, str], ...]: ...
 
 
 class Channels:
@@ -122,9 +121,21 @@ class Channels:
         message = self.prepare(address.channel, out, language)
         return await port.edit(address.chat, message_id, message, out)
 
+    async def set_commands(self, address: Address, language: str, commands: tuple[tuple[str, str], ...]) -> None:
+        """Show this command list in one chat, where the channel has a command menu (best-effort)."""
+        port = self.ports.get(address.channel)
+        setter = getattr(port, "set_commands", None)
+        if port is None or setter is None or not port.caps.command_menu:
+            return
+        _ = self._translate(language)
+        try:
+            await setter(address.chat, [(name, _(desc)) for name, desc in commands])
+        except DeliveryError as exc:
+            log.info("could not set the command list of a chat: %s", exc)
+
     async def _remember(self, address: Address, caps: Capabilities, message: Rendered) -> None:
         if not caps.buttons and message.choices and self.choices is not None:
-            await self.choices.remember(address, message.choices)
+            await self.choices.remember(address.channel, address.chat, message.choices)
 
 
 Handler = Callable[["Turn"], Coroutine[Any, Any, None]]
@@ -190,7 +201,8 @@ class Router:
     commands: dict[str, Handler] = field(default_factory=dict)
     presses: dict[str, Handler] = field(default_factory=dict)       # callback verb -> handler
     menu: dict[str, Handler] = field(default_factory=dict)          # main-menu action -> handler
-    consumers: list[TextConsumer] = field(default_factory=list)     # open dialogues, in order
+    # Open dialogues, in order: (the dialogue's name in Who.open, or None to always ask, consumer).
+    consumers: list[tuple[str | None, TextConsumer]] = field(default_factory=list)
     cancellers: list[Callable[[Turn], Awaitable[bool]]] = field(default_factory=list)
     on_text: Handler | None = None          # free text nobody consumed (the FAQ)
     on_contact: Handler | None = None
@@ -217,6 +229,10 @@ class Conversation:
         """Answer one event; errors are logged and the person is told calmly (never a traceback)."""
         if self._identify is not None:
             who = await self._identify(who)
+        return await self.handle_as(who, event)
+
+    async def handle_as(self, who: Who, event: Event) -> Turn:
+        """Answer an event of a person already identified."""
         turn = Turn(who, event, self.svc, self.channels, self.svc.catalogs.gettext(who.language))
         try:
             await self.dispatch(turn)
@@ -239,7 +255,7 @@ class Conversation:
         r = self.router
         event = turn.event
         if isinstance(event, Text) and not turn.caps.buttons and self.channels.choices is not None:
-            options = await self.channels.choices.recall(turn.who.address)
+            options = await self.channels.choices.recall(turn.who.channel, turn.who.chat)
             data = match_choice(event.text, options) if options else None
             if data is not None:
                 turn.event = event = Press(data, None, typed=True)
@@ -270,8 +286,8 @@ class Conversation:
             if action is not None and action in r.menu:
                 await r.menu[action](turn)
                 return
-        for consume in r.consumers:
-            if await consume(turn, event.text):
+        for key, consume in r.consumers:
+            if (key is None or key in turn.who.open) and await consume(turn, event.text):
                 return
         await (r.on_text or _nothing)(turn)
 
@@ -288,14 +304,3 @@ async def _nothing(turn: Turn) -> None:
     return None
 
 
-def encode_options(options: tuple[tuple[str, str], ...]) -> str:
-    return json.dumps([list(o) for o in options], ensure_ascii=False)
-
-
-def decode_options(raw: str | None) -> tuple[tuple[str, str], ...]:
-    if not raw:
-        return ()
-    try:
-        return tuple((str(label), str(data)) for label, data in json.loads(raw))
-    except (ValueError, TypeError):
-        return ()

@@ -50,6 +50,7 @@ class Who:
     private: bool = True
     name: str = ""
     person: int = 0
+    open: frozenset[str] = frozenset()  # dialogues the person has open ("form", "officer_input", "draft")
 
     @property
     def address(self) -> Address:

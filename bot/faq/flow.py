@@ -64,13 +64,11 @@ async def on_browse_press(turn: Turn) -> None:
         await turn.edit_or_reply(Out(f"<b>{html.escape(title)}</b>", tuple(rows)))
         return
     if data.verb == "f":
-        faq_id = data.args[0]
-        if faq_id not in s.content.faqs:
+        # An answer is a new message with 👍/👎 (like a typed question's): the list stays to go on browsing.
+        if data.args[0] not in s.content.faqs:
             await turn.edit_or_reply(Out(_("This answer no longer exists. Choose a topic:"), groups_buttons(turn)))
             return
-        group = s.faq.faq(faq_id).group
-        markup = ((Button(_("⬅️ Back"), cb.make("g", group)), Button(_("🏠 All topics"), cb.make("grp"))),)
-        await turn.edit_or_reply(Out(answer_html(turn, faq_id), markup))
+        await send_answer(turn, data.args[0])
 
 
 def answer_buttons(turn: Turn, question_id: int, related: tuple[str, ...]) -> Buttons:
@@ -125,11 +123,15 @@ async def on_text(turn: Turn) -> None:
 async def on_suggestion(turn: Turn) -> None:
     """A suggestion / 'did you mean' option: that answer as a new message."""
     data = _pressed(turn)
-    s = turn.svc
-    if data is None or data.args[0] not in s.content.faqs:
+    if data is None or data.args[0] not in turn.svc.content.faqs:
         turn.toast(turn._("This button is out of date."))
         return
-    faq_id = data.args[0]
+    await send_answer(turn, data.args[0])
+
+
+async def send_answer(turn: Turn, faq_id: str) -> None:
+    """An answer chosen from a list (browsing, a suggestion): recorded like a question, so it can be rated."""
+    s = turn.svc
     title = s.faq.faq(faq_id).title
     question_id = await s.questions.record(turn.person or None, title, fold(title), faq_id, 1.0, "answer")
     await turn.reply(Out(answer_html(turn, faq_id), answer_buttons(turn, question_id, s.faq.faq(faq_id).related)))

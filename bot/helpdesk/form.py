@@ -73,6 +73,7 @@ class Env:
     now: float
     retention_days: int
     translate: Translate
+    contact_button: bool = True  # the channel offers "share my phone number" (else it is typed)
 
     @property
     def today(self) -> date:
@@ -139,6 +140,8 @@ def prompt(draft: Draft, env: Env) -> Say:
     elif step == "name":
         text = msg(N_("Please type your <b>full name</b>, as on your căn cước card."))
     elif step == "phone":
+        if not env.contact_button:
+            return Say(msg(N_("Your <b>phone number</b>: please type it (for example 0912345678).")), step, rows)
         text = msg(N_("Your <b>phone number</b>: press the button “📱 Send my phone number” below, or type "
                       "it (for example 0912345678)."))
         return Say(text, step, rows, contact=True)

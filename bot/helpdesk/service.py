@@ -56,9 +56,11 @@ STALE = msg(N_("This button is out of date."))
 class Who:
     """The resident (or officer) acting, and where to answer them."""
 
-    user_id: int
-    chat_id: int
+    person_id: int
+    chat_id: str
     language: str
+    channel: str = "telegram"
+    contact_button: bool = True
 
 
 @dataclass
@@ -75,9 +77,10 @@ class Reply:
 class Notice:
     """A message for a resident who is not the one acting (a change made by an officer, a reminder)."""
 
-    chat_id: int
+    chat_id: str
     language: str
     say: Say
+    channel: str = "telegram"
 
 
 @dataclass(frozen=True)
@@ -109,30 +112,31 @@ class HelpdeskService:
         self.clock = clock
         self.board = NoticeBoard()
 
-    def _env(self, now: float, translate: Translate) -> Env:
-        return Env(self.commune, now, self.retention_days, translate)
+    def _env(self, now: float, translate: Translate, who: Who | None = None) -> Env:
+        return Env(self.commune, now, self.retention_days, translate, who.contact_button if who else True)
 
     # --- the resident's form ----------------------------------------------------------------------
 
     async def begin(self, who: Who, translate: Translate) -> list[Say]:
         """/request: the consent question, or the current question of a form already open."""
         now = self.clock()
-        draft = await self._live_draft(who.user_id, now)
-        env = self._env(now, translate)
+        draft = await self._live_draft(who.person_id, now)
+        env = self._env(now, translate, who)
         if draft is not None:
             draft.updated_at = now
             await self.store.save_draft(draft)
             return [Say(msg(N_("You have a request form in progress. Let us continue where you left off."))),
                     form.prompt(draft, env)]
-        if await self.store.open_count(who.user_id) >= MAX_OPEN:
+        if await self.store.open_count(who.person_id) >= MAX_OPEN:
             return [self._too_many()]
-        draft = await self.store.start_draft(who.user_id, who.chat_id, who.language, "consent", now)
+        draft = await self.store.start_draft(who.person_id, who.chat_id, who.language, "consent", now,
+                                             who.channel)
         return [form.prompt(draft, env)]
 
     async def answer(self, who: Who, given: Input, translate: Translate) -> Reply:
         """One answer to the form: typed text, a button, a shared contact."""
         now = self.clock()
-        draft = await self.store.draft(who.user_id)
+        draft = await self.store.draft(who.person_id)
         if draft is None:
             if isinstance(given, Text):
                 return Reply(handled=False)
@@ -143,14 +147,14 @@ class HelpdeskService:
             return Reply([Say(msg(N_("Thank you, but I am not asking for a phone number now. To ask an "
                                      "officer for help, use /request.")))])
         if self._expired(draft, now):
-            await self.store.delete_draft(who.user_id)
+            await self.store.delete_draft(who.person_id)
             return Reply([self._dropped()], toast=STALE if isinstance(given, Pick) else None)
-        env = self._env(now, translate)
+        env = self._env(now, translate, who)
         outcome = form.answer(draft, given, env)
         if outcome.action == "confirm":
             return await self._confirm(draft, env)
         if outcome.action == "drop":
-            await self.store.delete_draft(who.user_id)
+            await self.store.delete_draft(who.person_id)
         else:
             draft.updated_at = now
             if not await self.store.save_draft(draft):  # cancelled meanwhile (another device)
@@ -189,7 +193,8 @@ class HelpdeskService:
             return Reply([Say(reason), form.prompt(draft, env)])
         assert draft.consent_at is not None
         new = NewRequest(
-            user_id=draft.user_id, chat_id=draft.chat_id, language=draft.language, topic=data["topic"],
+            person_id=draft.person_id, chat_id=draft.chat_id, channel=draft.channel, language=draft.language,
+            topic=data["topic"],
             full_name=data["name"], phone=data["phone"], village=data.get("village", ""),
             id_number=data.get("id") or None,
             slot_date=slot.day.isoformat() if slot else None,
@@ -228,7 +233,7 @@ class HelpdeskService:
     # --- what residents see ----------------------------------------------------------------------
 
     async def requests_of(self, user_id: int) -> list[HelpRequest]:
-        return await self.store.for_user(user_id)
+        return await self.store.for_person(user_id)
 
     def status_line(self, request: HelpRequest) -> Msg:
         """'HT-0042 — Register level-2 electronic ID: appointment on Thứ Ba, 02/12 at 8:00'."""
@@ -264,8 +269,8 @@ class HelpdeskService:
     async def cancel_own(self, user_id: int, request_id: int) -> HelpRequest | None:
         """The resident cancels one of their open requests (from /status)."""
         request = await self.store.get(request_id)
-        if request is None or request.user_id != user_id:
-            await self.staff.audit(f"tg:{user_id}", "access.refused", f"request:{request_id}", "resident cancel")
+        if request is None or request.person_id != user_id:
+            await self.staff.audit(f"person:{user_id}", "access.refused", f"request:{request_id}", "resident cancel")
             return None
         now = self.clock()
         done = await self.store.transition(request_id, OPEN, "cancelled", "resident", "cancelled", None, now,
@@ -285,9 +290,9 @@ class HelpdeskService:
         """/mydata erasure: open requests cancelled, all anonymised, form dropped, resident forgotten.
         Returns the requests that were open (for the officers)."""
         now = self.clock()
-        cancelled = await self.store.erase_user(user_id, now)
+        cancelled = await self.store.erase_person(user_id, now)
         await self.residents.forget(user_id)
-        await self.staff.audit(f"tg:{user_id}", "resident.erase", f"user:{user_id}",
+        await self.staff.audit(f"person:{user_id}", "resident.erase", f"person:{user_id}",
                                f"{len(cancelled)} open request(s) cancelled")
         log.info("resident data erased (%d open request(s) cancelled)", len(cancelled))
         return cancelled
@@ -302,7 +307,7 @@ class HelpdeskService:
         # Forged button data may carry anything, even a phone number: both are masked like free text.
         target = mask_text(f"request:{request_id}") if request_id is not None else None
         what = mask_text(action[:80])
-        await self.staff.audit(f"tg:{user_id}", "access.refused", target, what)
+        await self.staff.audit(f"person:{user_id}", "access.refused", target, what)
         log.warning("refused %s for user %d", what, user_id)
 
     async def claim(self, request_id: int, officer_id: int, officer_name: str) -> tuple[bool, Change]:
@@ -311,7 +316,7 @@ class HelpdeskService:
         request = await self.store.get(request_id)
         if not won:
             return False, Change(request)
-        await self.staff.audit(f"tg:{officer_id}", "request.claim", f"request:{request_id}")
+        await self.staff.audit(f"person:{officer_id}", "request.claim", f"request:{request_id}")
         log.info("help request %s claimed by officer %d", ref_code(request_id), officer_id)
         assert request is not None
         return True, Change(request, self._notice(request, msg(N_(
@@ -321,7 +326,7 @@ class HelpdeskService:
     async def queue(self, officer_id: int) -> list[HelpRequest]:
         """Open requests, oldest first (masked in lists; the listing is audited)."""
         requests = await self.store.queue()
-        await self.staff.audit(f"tg:{officer_id}", "request.list", None, f"{len(requests)} open")
+        await self.staff.audit(f"person:{officer_id}", "request.list", None, f"{len(requests)} open")
         return requests
 
     async def view(self, request_id: int, officer_id: int) -> tuple[HelpRequest, list[HelpEvent]] | None:
@@ -329,7 +334,7 @@ class HelpdeskService:
         request = await self.store.get(request_id)
         if request is None:
             return None
-        await self.staff.audit(f"tg:{officer_id}", "request.view", f"request:{request_id}")
+        await self.staff.audit(f"person:{officer_id}", "request.view", f"request:{request_id}")
         return request, await self.store.events(request_id)
 
     async def schedule(self, request_id: int, officer_id: int, moment: datetime) -> Change:
@@ -343,12 +348,12 @@ class HelpdeskService:
         at = moment.timestamp()
         remind = slot_time.reminder_at(self.commune, at)
         request = await self.store.transition(
-            request_id, ("claimed", "scheduled"), "scheduled", f"tg:{officer_id}", "scheduled",
+            request_id, ("claimed", "scheduled"), "scheduled", f"person:{officer_id}", "scheduled",
             moment.isoformat(timespec="minutes"), now, appointment_at=at, remind_at=remind,
             reminded_at=now if remind <= now else None)  # booked after the reminder time: this notice is it
         if request is None:
             return await self._not_applicable(request_id)
-        await self.staff.audit(f"tg:{officer_id}", "request.schedule", f"request:{request_id}",
+        await self.staff.audit(f"person:{officer_id}", "request.schedule", f"request:{request_id}",
                                moment.isoformat(timespec="minutes"))
         return Change(request, self._notice(request, msg(N_(
             "📅 Appointment for your request <b>{code}</b>: {when}, at {place}.\n"
@@ -364,9 +369,9 @@ class HelpdeskService:
         if request is None or request.anonymised_at is not None or (to_resident and not request.is_open):
             return await self._not_applicable(request_id)
         kind = "message" if to_resident else "note"
-        if not await self.store.add_event(request_id, f"tg:{officer_id}", kind, note, self.clock()):
+        if not await self.store.add_event(request_id, f"person:{officer_id}", kind, note, self.clock()):
             return await self._not_applicable(request_id)
-        await self.staff.audit(f"tg:{officer_id}", f"request.{kind}", f"request:{request_id}",
+        await self.staff.audit(f"person:{officer_id}", f"request.{kind}", f"request:{request_id}",
                                f"{len(note)} characters")
         if not to_resident:
             return Change(request)
@@ -379,11 +384,11 @@ class HelpdeskService:
         if outcome not in OUTCOMES:
             return Change(None, problem=STALE)
         now = self.clock()
-        request = await self.store.transition(request_id, ("claimed", "scheduled"), "done", f"tg:{officer_id}",
+        request = await self.store.transition(request_id, ("claimed", "scheduled"), "done", f"person:{officer_id}",
                                               "done", outcome, now, outcome=outcome, closed_at=now)
         if request is None:
             return await self._not_applicable(request_id)
-        await self.staff.audit(f"tg:{officer_id}", "request.done", f"request:{request_id}", outcome)
+        await self.staff.audit(f"person:{officer_id}", "request.done", f"request:{request_id}", outcome)
         return Change(request, self._notice(request, msg(N_(
             "✅ Your request <b>{code}</b> is done: {outcome}. Thank you! If you need more help, use /request."),
             code=ref_code(request_id), outcome=msg(OUTCOMES[outcome]))))
@@ -392,10 +397,10 @@ class HelpdeskService:
         """Close as "could not reach the resident"; the resident is told how to ask again."""
         now = self.clock()
         request = await self.store.transition(request_id, ("claimed", "scheduled"), "unreachable",
-                                              f"tg:{officer_id}", "unreachable", None, now, closed_at=now)
+                                              f"person:{officer_id}", "unreachable", None, now, closed_at=now)
         if request is None:
             return await self._not_applicable(request_id)
-        await self.staff.audit(f"tg:{officer_id}", "request.unreachable", f"request:{request_id}")
+        await self.staff.audit(f"person:{officer_id}", "request.unreachable", f"request:{request_id}")
         return Change(request, self._notice(request, msg(N_(
             "📞 The commune officer tried to call you about your request <b>{code}</b> at {phone} but could not "
             "reach you, so the request was closed. If you still need help, send a new one with /request."),
@@ -403,11 +408,11 @@ class HelpdeskService:
 
     async def cancel_by_officer(self, request_id: int, officer_id: int) -> Change:
         now = self.clock()
-        request = await self.store.transition(request_id, OPEN, "cancelled", f"tg:{officer_id}", "cancelled",
+        request = await self.store.transition(request_id, OPEN, "cancelled", f"person:{officer_id}", "cancelled",
                                               None, now, closed_at=now)
         if request is None:
             return await self._not_applicable(request_id)
-        await self.staff.audit(f"tg:{officer_id}", "request.cancel", f"request:{request_id}")
+        await self.staff.audit(f"person:{officer_id}", "request.cancel", f"request:{request_id}")
         return Change(request, self._notice(request, msg(N_(
             "Your request <b>{code}</b> was cancelled by the commune officer. If you still need help, send a new "
             "one with /request."), code=ref_code(request_id))))
@@ -424,7 +429,7 @@ class HelpdeskService:
     def _notice(self, request: HelpRequest, text: Msg) -> Notice | None:
         if request.chat_id is None:
             return None
-        return Notice(request.chat_id, request.language, Say(text))
+        return Notice(request.chat_id, request.language, Say(text), request.channel)
 
     # officers' typed input (a note, a message, an appointment time), kept in SQLite
 
@@ -457,10 +462,10 @@ class HelpdeskService:
     async def unposted(self, limit: int) -> list[HelpRequest]:
         return await self.store.unposted(limit)
 
-    async def on_notice(self, chat_id: int, message_id: int) -> list[HelpRequest]:
+    async def on_notice(self, chat_id: str, message_id: str) -> list[HelpRequest]:
         return await self.store.on_notice(chat_id, message_id)
 
-    async def mark_posted(self, request_ids: Sequence[int], chat_id: int, message_id: int,
+    async def mark_posted(self, request_ids: Sequence[int], chat_id: str, message_id: str,
                           repost: bool = False, now: float | None = None) -> None:
         await self.store.mark_posted(request_ids, chat_id, message_id, self.clock() if now is None else now,
                                      repost)
@@ -495,7 +500,7 @@ class HelpdeskService:
         """Drop forms idle for 24 hours; returns the message for each resident."""
         now = self.clock() if now is None else now
         drafts = await self.store.take_expired_drafts(now - DRAFT_IDLE_SECONDS)
-        return [Notice(d.chat_id, d.language, self._dropped()) for d in drafts]
+        return [Notice(d.chat_id, d.language, self._dropped(), d.channel) for d in drafts]
 
     async def apply_retention(self, now: float | None = None) -> int:
         """Anonymise requests closed more than `retention_days` ago."""

@@ -69,10 +69,13 @@ def populate(sandbox: Sandbox) -> None:
 
 async def grant_roles(app: App) -> None:
     """Give the officer and culture-officer personas their roles in the sandbox database."""
-    staff = app.bot_data.svc.staff
+    svc = app.bot_data.svc
     for p in PERSONAS:
-        if p.role and await staff.role(p.user_id) != p.role:
-            await staff.add(p.user_id, p.role, "sandbox", p.name)
+        if not p.role:
+            continue
+        person = await svc.identities.ensure("telegram", str(p.user_id))
+        if await svc.staff.role(person) != p.role:
+            await svc.staff.add(person, p.role, "sandbox", p.name)
 
 
 @dataclass

@@ -299,7 +299,11 @@ class WebChat:
             raise
 
     async def _question(self, svc: Services, user_id: int | None, lang: str) -> dict[str, Any] | None:
-        asked = await svc.questions.latest(user_id)
+        if user_id is None:
+            asked = await svc.questions.latest()
+        else:  # a web-chat persona is a Telegram (or Zalo) user of the sandbox: find the person behind it
+            identity = await svc.identities.get("telegram", str(user_id))
+            asked = None if identity is None else await svc.questions.latest(identity.person_id)
         if asked is None:
             return None
         faq = svc.faq

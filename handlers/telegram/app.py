@@ -25,7 +25,7 @@ from bot.content_gate import load_checked
 from bot.dialogue.core import Conversation
 from bot.i18n import Catalogs
 from bot.services import Services, build_services
-from handlers.telegram.broadcast import RateLimiter
+from handlers.telegram.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,15 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         me = await app.bot.get_me()
         bot_data.bot_username = me.username or ""
         bot_data.bot_id = me.id
+        from bot.dialogue.people import identifier
         from bot.dialogue.routes import build_router
         from handlers.telegram.port import TelegramChannel
 
         svc = bot_data.services
         svc.jobs.start()
         svc.channels.add(TelegramChannel(app.bot))
-        bot_data.conversation = Conversation(svc, svc.channels, build_router(), svc.identities.resolve)
-        from handlers import on_startup
+        bot_data.conversation = Conversation(svc, svc.channels, build_router(), identifier(svc.identities))
+        from handlers.telegram.register import on_startup
 
         await on_startup(app)
 
@@ -121,14 +122,14 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .context_types(ContextTypes(bot_data=BotData))
-        # RateLimiter: AIORateLimiter that honours rate_limit_args={"max_retries": 0} (campaign sends)
-        .rate_limiter(RateLimiter(overall_max_rate=overall, overall_time_period=1, max_retries=2))
+        # Our own limiter: per-chat flood control, ≤ 20 messages a minute per group, a shared overall budget.
+        .rate_limiter(RateLimiter(overall_max_rate=overall, max_retries=2))
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    app: App = builder.build()  # type: ignore[assignment]
-    from handlers import register
+    app: App = builder.build()
+    from handlers.telegram.register import register
 
     register(app, catalogs)
     return app

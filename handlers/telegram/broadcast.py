@@ -20,67 +20,30 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
-from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any, cast
 
 import httpx
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 
 from bot.campaigns.engine import Blocked, Broadcast, RetryLater, SendFailed
+from handlers.telegram.ratelimit import RateLimiter, retry_seconds
 from storage.campaigns import Recipient
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Broadcast sends ask the rate limiter for no retry: the engine waits out a 429 itself, for every campaign.
-NO_RETRY = {"max_retries": 0}
+NO_RETRY = {"max_retries": 0, "bulk": True}
 
 
-class RateLimiter(AIORateLimiter):
-    """PTB's AIORateLimiter, where `rate_limit_args={"max_retries": n}` is honoured, n = 0 included.
-
-    Stock PTB 22 expects an int and reads it as `rate_limit_args or max_retries`, so 0 silently becomes
-    the default (and a dict fails). Plain ints and None behave exactly as in PTB.
-    """
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: Any,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(rate_limit_args, dict):
-            retries = int(rate_limit_args.get("max_retries", self._max_retries))
-            if retries > 0:
-                return await super().process_request(callback, args, kwargs, endpoint, data, retries)
-            chat_id = data.get("chat_id")
-            group: int | str | bool = chat_id if isinstance(chat_id, str) or (
-                isinstance(chat_id, int) and chat_id < 0) else False
-            # One attempt through the same limiters; a RetryAfter reaches the caller.
-            return await self._run_request(chat=chat_id is not None, group=group,
-                                           allow_paid_broadcast=bool(data.get("allow_paid_broadcast", False)),
-                                           callback=callback, args=args, kwargs=kwargs)
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
-
-    async def admit(self) -> None:
-        """Take one slot of the overall limit for a request sent around PTB (a broadcast text to a private
-        chat, as `_run_request` would), after any 429 pause PTB is waiting out."""
-        if not self._retry_after_event.is_set():
-            await self._retry_after_event.wait()
-        if self._base_limiter is not None:
-            await self._base_limiter.acquire()
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    value: Any = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+def chat_of(chat: str | int) -> int | str:
+    """A chat id as the Bot API takes it: digits as a number, anything else as given."""
+    text = str(chat)
+    return int(text) if text.lstrip("-").isdigit() else text
 
 
 Markup = Callable[[str], InlineKeyboardMarkup | None]
@@ -110,7 +73,7 @@ class TelegramPort:
         self._url = httpx.URL(f"{bot.base_url}/sendMessage")  # contains the token: never log it
         self._bodies: dict[tuple[str, str], bytes] = {}  # (html, language) → the JSON after "chat_id"
 
-    async def send(self, chat_id: int, message: Broadcast, language: str, **extra: Any) -> Message:
+    async def send(self, chat_id: int | str, message: Broadcast, language: str, **extra: Any) -> Message:
         """Send an announcement exactly as residents get it (also used for the editor's preview)."""
         bot = cast(Any, self.bot)  # ExtBot[None] is typed without rate_limit_args
         markup = self.markup(language)
@@ -145,7 +108,7 @@ class TelegramPort:
             return
         extra = {"rate_limit_args": NO_RETRY} if self.bot.rate_limiter is not None else {}
         try:
-            await self.send(recipient.chat_id, message, recipient.language, **extra)
+            await self.send(chat_of(recipient.chat_id), message, recipient.language, **extra)
         except RetryAfter as exc:
             raise RetryLater(retry_seconds(exc)) from exc
         except Forbidden as exc:
@@ -178,7 +141,9 @@ class TelegramPort:
             await response.aclose()
 
     async def _deliver_text(self, recipient: Recipient, html: str) -> None:
-        body = b'{"chat_id":%d%s' % (recipient.chat_id, self._body_tail(html, recipient.language))
+        chat = recipient.chat_id
+        head = chat.encode() if chat.lstrip("-").isdigit() else json.dumps(chat).encode()
+        body = b'{"chat_id":%s%s' % (head, self._body_tail(html, recipient.language))
         limiter = self.bot.rate_limiter
         if isinstance(limiter, RateLimiter):
             await limiter.admit()
@@ -199,6 +164,8 @@ class TelegramPort:
         parameters = answer.get("parameters")
         retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
         if retry_after or code == 429:
+            if isinstance(limiter, RateLimiter):
+                limiter.pause_bulk(float(retry_after or 1))
             raise RetryLater(float(retry_after or 1))
         if code == 403:
             raise Blocked(description)
@@ -210,18 +177,18 @@ class TelegramPort:
         if pool is not None:
             await pool.aclose()
 
-    async def notify(self, chat_id: int, html: str) -> int | None:
+    async def notify(self, chat_id: str, html: str) -> str | None:
         try:
-            sent = await self.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML,
+            sent = await self.bot.send_message(chat_of(chat_id), html, parse_mode=ParseMode.HTML,
                                                link_preview_options=NO_PREVIEW)
         except TelegramError as exc:
             log.warning("could not send a campaign report to chat %s: %s", chat_id, exc)
             return None
-        return sent.message_id
+        return str(sent.message_id)
 
-    async def edit(self, chat_id: int, message_id: int, html: str) -> None:
+    async def edit(self, chat_id: str, message_id: str, html: str) -> None:
         try:
-            await self.bot.edit_message_text(html, chat_id=chat_id, message_id=message_id,
+            await self.bot.edit_message_text(html, chat_id=chat_of(chat_id), message_id=int(message_id),
                                              parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():

@@ -61,11 +61,8 @@ def event_of(update: Update, bot_id: int, username: str) -> Event | None:
     private = message.chat.type == "private"
     if message.text is not None:
         if message.text.startswith("/"):
-            command = command_of(message.text, username)
-            if command is None or not (private or addressed_to_bot(message, bot_id, username) or "@" in
-                                       message.text.split()[0]):
-                return None
-            return command
+            # Telegram delivers commands to a bot in groups even in privacy mode; "/x@other_bot" is not ours.
+            return command_of(message.text, username)
         if not addressed_to_bot(message, bot_id, username):
             return None
         text = message.text.replace("@" + username, " ") if username else message.text

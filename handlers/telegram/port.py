@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -19,7 +21,8 @@ from telegram.ext import ExtBot
 from bot.dialogue.core import Blocked, DeliveryError, Refused, TryLater
 from bot.dialogue.model import Buttons, Capabilities, Out, Sent
 from bot.dialogue.render import Rendered
-from handlers.telegram.broadcast import retry_seconds
+from handlers.telegram.broadcast import chat_of
+from handlers.telegram.ratelimit import retry_seconds
 
 CAPS = Capabilities(channel="telegram", buttons=True, edits=True, text_limit=4096, markup="html",
                     contact_button=True, files=True, command_menu=True, group_per_minute=20)
@@ -58,10 +61,6 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
     return TryLater(exc.message)
 
 
-def chat_of(chat: str) -> int | str:
-    return int(chat) if chat.lstrip("-").isdigit() else chat
-
-
 class TelegramChannel:
     """The Telegram port of the core (see bot.dialogue.core.ChannelPort)."""
 
@@ -96,6 +95,14 @@ class TelegramChannel:
         except TelegramError as exc:
             raise delivery_error(exc) from exc
         return Sent(str(last.message_id) if last is not None else "")
+
+    async def set_commands(self, chat: str, commands: list[tuple[str, str]]) -> None:
+        """A chat-scoped command menu (staff see their own commands)."""
+        try:
+            await self.bot.set_my_commands([BotCommand(name, desc) for name, desc in commands],
+                                           scope=BotCommandScopeChat(chat_of(chat)))
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
 
     async def edit(self, chat: str, message_id: str, message: Rendered, out: Out) -> bool:
         if len(message.parts) != 1 or not message_id.isdigit() or message.keyboard or message.contact_label:
