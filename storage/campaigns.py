@@ -440,16 +440,30 @@ class CampaignStore:
             await tx.execute("UPDATE deliveries SET status = 'cancelled' WHERE status = 'sending'")
         return n
 
-    async def claim(self, run_id: int, limit: int) -> list[Recipient] | None:
-        """Mark up to `limit` queued rows 'sending' (in recipient order) and return them;
-        None when the run is no longer sending (cancelled, paused, finished)."""
+    async def queued_channels(self, run_id: int) -> list[str]:
+        """The channels a run still has queued rows on."""
+        rows = await self.db.fetchall("SELECT DISTINCT channel FROM deliveries WHERE run_id = ?"
+                                      " AND status = 'pending' ORDER BY channel", (run_id,))
+        return [str(r["channel"]) for r in rows]
+
+    async def fail_queued(self, run_id: int, channels: Sequence[str], reason: str) -> int:
+        """Queued rows on `channels` fail with `reason` (a channel that is not running); their count."""
+        marks = ", ".join("?" for _ in channels)
+        return await self.db.execute(
+            f"UPDATE deliveries SET status = 'failed', error = ?, updated_at = ? WHERE run_id = ?"
+            f" AND status = 'pending' AND channel IN ({marks})", (reason[:300], now(), run_id, *channels))
+
+    async def claim(self, run_id: int, limit: int, channel: str | None = None) -> list[Recipient] | None:
+        """Mark up to `limit` queued rows (of one channel, or any) 'sending' in recipient order and return
+        them; None when the run is no longer sending (cancelled, paused, finished)."""
+        where, params = ("AND channel = ?", (channel,)) if channel is not None else ("", ())
         async with self.db.transaction() as tx:
             run = await tx.fetchone("SELECT status FROM campaign_runs WHERE id = ?", (run_id,))
             if run is None or run["status"] != "sending":
                 return None
             rows = await tx.fetchall(
                 "SELECT person_id, channel, chat_id, language FROM deliveries WHERE run_id = ? AND status = 'pending'"
-                " ORDER BY person_id LIMIT ?", (run_id, limit))
+                f" {where} ORDER BY person_id LIMIT ?", (run_id, *params, limit))
             if rows:
                 await tx.executemany(
                     "UPDATE deliveries SET status = 'sending' WHERE run_id = ? AND person_id = ?",

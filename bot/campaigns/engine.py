@@ -1,15 +1,19 @@
-"""The delivery engine: due campaigns become runs, runs are delivered at a global pace through a `SendPort`.
+"""The delivery engine: due campaigns become runs, runs are delivered through one `SendPort` per channel.
 
-Channel-free: a channel (Telegram: bot/telegram_port.py) implements `SendPort` and maps its errors to
+Channel-free: a channel (handlers/telegram/broadcast.py, handlers/zalo_bot/broadcast.py) implements
+`SendPort` and maps its errors to
 `RetryLater` (flood control), `Blocked` (the user blocked the bot, deactivated) and anything else (a
 failure, retried). Everything the engine knows lives in SQLite (storage.campaigns); `tick()` rebuilds the
 work from the database, so a restart — or a campaign added from the command line — needs nothing else.
 
 Delivery of one run (`_deliver`):
-- rows are claimed from the queue in small batches (pending → sending, committed) and sent in recipient
-  order, each send waiting for the shared `Pacer` (`rate` messages per second over all runs);
+- each channel of a run is delivered by its own dispatcher, at its own pace: rows of that channel are
+  claimed from the queue in small batches (pending → sending, committed) and sent in recipient order,
+  each send waiting for the channel's `Pacer` (its `rate` messages per second over all runs), so a 429
+  from Zalo pauses Zalo sends only; rows of a channel that is not running fail with that reason;
 - outcomes are written back in batches (sending → sent / blocked / failed). At most `window` claimed rows
-  may have been sent without their outcome being written yet: that is the duplicate bound after a kill -9
+  per channel may have been sent without their outcome being written yet: that is the duplicate bound
+  (per channel) after a kill -9
   (at start-up `recover()` puts 'sending' rows back in the queue);
 - 429: the whole pacer pauses for retry_after, then the same recipient is retried (not counted as a try);
   403: blocked, never retried; other errors: up to `max_tries` with exponential backoff, then failed;
@@ -186,11 +190,12 @@ class Engine:
         self.config = config
         self.clock = clock
         self.quiet = QuietHours(commune.quiet_start, commune.quiet_end)
-        self.pacer = Pacer(config.rate)
-        self.port: SendPort | None = None
+        self.ports: dict[str, SendPort] = {}
+        self.pacers: dict[str, Pacer] = {"telegram": Pacer(config.rate)}
         self._spawn: Spawn = asyncio.create_task
         self._alive: Callable[[], bool] = lambda: True
         self._stopping = False
+        self._owner = ""
         self._workers: dict[int, asyncio.Task[Any]] = {}
         self._tick_lock = asyncio.Lock()
         self.floods = 0
@@ -201,10 +206,32 @@ class Engine:
 
     # lifecycle
 
-    async def attach(self, port: SendPort, spawn: Spawn | None = None, alive: Callable[[], bool] | None = None
-                     ) -> int:
-        """Connect the channel; rows left in flight by a crash go back to the queue (their count)."""
-        self.port = port
+    @property
+    def port(self) -> SendPort | None:
+        """The Telegram port (or the only one): editors' previews and reports where no channel is named."""
+        return self.ports.get("telegram") or next(iter(self.ports.values()), None)
+
+    @property
+    def pacer(self) -> Pacer:
+        return self.pacers["telegram"]
+
+    @pacer.setter
+    def pacer(self, value: Pacer) -> None:
+        self.pacers["telegram"] = value
+
+    async def attach(self, port: SendPort, spawn: Spawn | None = None, alive: Callable[[], bool] | None = None,
+                     *, channel: str = "telegram", rate: float | None = None) -> int:
+        """Connect a channel (paced at `rate` messages a second, default the engine's). The first channel
+        attached sets how workers are spawned and when the engine stops; rows left in flight by a crash
+        go back to the queue then (their count)."""
+        # The first channel (again after a stop, or a new app of the same channel) owns the lifecycle.
+        owner = not self.ports or self._stopping or not self.running or channel == self._owner
+        self.ports[channel] = port
+        if rate is not None or channel not in self.pacers:
+            self.pacers[channel] = Pacer(rate or self.config.rate)
+        if not owner:
+            return 0
+        self._owner = channel
         self._spawn = spawn or asyncio.create_task
         self._alive = alive or (lambda: True)
         self._stopping = False
@@ -212,6 +239,9 @@ class Engine:
         if recovered:
             log.warning("%d deliveries were in flight when the bot stopped; they are queued again", recovered)
         return recovered
+
+    def detach(self, channel: str) -> None:
+        self.ports.pop(channel, None)
 
     async def stop(self) -> None:
         """Stop dispatching; wait for in-flight sends and their outcomes to be written."""
@@ -231,7 +261,7 @@ class Engine:
 
     def poke(self) -> None:
         """Look for due work now instead of at the next tick (after a campaign was created)."""
-        if self.port is not None and self.running:
+        if self.ports and self.running:
             self._spawn(self.tick())
 
     async def idle(self) -> None:
@@ -243,7 +273,7 @@ class Engine:
 
     async def tick(self) -> None:
         """Start due runs (or record them missed), resume paused runs, restart runs left by a restart."""
-        if self.port is None or not self.running:
+        if not self.ports or not self.running:
             return
         async with self._tick_lock:
             now = self.clock()
@@ -299,14 +329,14 @@ class Engine:
         return await self.staff.chats_of_role("editor")
 
     async def _tell(self, campaign: CampaignRow, text: str) -> None:
-        if self.port is None:
-            return
-        for _channel, chat_id in await self._targets(campaign):
-            with contextlib.suppress(Exception):
-                await self.port.notify(chat_id, text)
+        for channel, chat_id in await self._targets(campaign):
+            port = self.ports.get(channel)
+            if port is not None:
+                with contextlib.suppress(Exception):
+                    await port.notify(chat_id, text)
 
     async def _report(self, state: _RunState, status: str, force: bool = False) -> None:
-        if self.port is None:
+        if not self.ports:
             return
         now = time.monotonic()
         if not force and now - state.last_report < self.config.report_interval:
@@ -319,13 +349,16 @@ class Engine:
                              resume)
         if not state.reports:
             for channel, chat_id in await self._targets(campaign):
-                message_id = await self.port.notify(chat_id, text)
+                port = self.ports.get(channel)
+                message_id = await port.notify(chat_id, text) if port is not None else None
                 if message_id is not None:
                     await self.store.add_report(state.run.id, chat_id, message_id, channel)
                     state.reports.append((channel, chat_id, message_id))
             return
-        for _channel, chat_id, message_id in state.reports:
-            await self.port.edit(chat_id, message_id, text)
+        for channel, chat_id, message_id in state.reports:
+            port = self.ports.get(channel)
+            if port is not None:  # a channel that cannot edit ignores it: its editor gets the summary
+                await port.edit(chat_id, message_id, text)
 
     # delivery
 
@@ -336,18 +369,35 @@ class Engine:
             log.exception("run %d stopped by an error; the next tick resumes it", run.id)
         finally:
             self._workers.pop(run.id, None)
-            release = getattr(self.port, "release", None)
-            if not self._workers and release is not None:
-                with contextlib.suppress(Exception):
-                    await release()
+            for port in list(self.ports.values()) if not self._workers else ():
+                release = getattr(port, "release", None)
+                if release is not None:
+                    with contextlib.suppress(Exception):
+                        await release()
 
     async def _deliver(self, run: RunRow) -> None:
         campaign = await self.store.get(run.campaign_id)
-        assert campaign is not None and self.port is not None
+        assert campaign is not None and self.ports
         message = Broadcast(campaign.id, campaign.html, campaign.photo)
         state = _RunState(run, campaign, await self.store.counts(run.id),
                           reports=await self.store.reports(run.id))
         await self._report(state, "sending", force=True)
+        channels = await self.store.queued_channels(run.id)
+        absent = [c for c in channels if c not in self.ports]
+        if absent:  # nobody could send them: say so rather than leave the run open for ever
+            n = await self.store.fail_queued(run.id, absent, "channel not running: " + ", ".join(absent))
+            log.warning("run %d: %d deliveries on channels that are not running (%s) failed", run.id, n,
+                        ", ".join(absent))
+            state.counts = await self.store.counts(run.id)
+        reasons = await asyncio.gather(*(self._deliver_on(channel, state, message)
+                                         for channel in channels if channel in self.ports))
+        reason = next((r for r in ("cancelled", "stopped", "quiet") if r in reasons), None)
+        await self._finish(state, reason)
+
+    async def _deliver_on(self, channel: str, state: _RunState, message: Broadcast) -> str | None:
+        """Deliver one channel's rows of a run at that channel's pace; why it stopped (None: all sent)."""
+        run, campaign = state.run, state.campaign
+        port, pacer = self.ports[channel], self.pacers[channel]
         window, flush_size = self.config.window, max(1, self.config.window // 4)
         queue: deque[Recipient] = deque()
         tasks: set[asyncio.Task[Outcome]] = set()
@@ -398,26 +448,26 @@ class Engine:
                                        return_when=asyncio.FIRST_COMPLETED)
                 continue
             if not queue:
-                batch = await self.store.claim(run.id, window)
+                batch = await self.store.claim(run.id, window, channel)
                 if batch is None:
                     reason = "cancelled"
                 elif not batch:
                     exhausted = True
                 queue.extend(batch or ())
                 continue
-            await self.pacer.acquire(self._stopped)
+            await pacer.acquire(self._stopped)
             reason = "cancelled" if campaign.id in self.cancelled else self._why_stop()
             if reason is not None:
                 continue
             recipient = queue.popleft()
             unsettled += 1
-            task = asyncio.create_task(self._send_one(recipient, message))
+            task = asyncio.create_task(self._send_one(recipient, message, port, pacer))
             tasks.add(task)
             task.add_done_callback(settled)
 
         if queue:  # claimed, never sent: back to the queue
             await self.store.settle(run.id, [Outcome(r.person_id, "pending", 0) for r in queue])
-        await self._finish(state, reason)
+        return reason
 
     def in_flight_limit(self) -> int:
         """How many sends may await their answer at once: enough to keep the pace (Little's law: rate ×
@@ -469,34 +519,34 @@ class Engine:
             state.counts.pending = 0
         await self._report(state, "cancelled" if cancelled else "done", force=True)
         errors = [f"{uid}: {err}" for uid, err in await self.store.failures(run_id, 3)]
-        if self.port is not None:
-            _ = self.catalogs.gettext(campaign.language)
-            text = summary_text(_, campaign.id, state.counts, state.run.recipients, campaign.language,
-                                cancelled, errors)
-            for _channel, chat_id, _message_id in state.reports:
-                await self.port.notify(chat_id, text)
+        _ = self.catalogs.gettext(campaign.language)
+        text = summary_text(_, campaign.id, state.counts, state.run.recipients, campaign.language,
+                            cancelled, errors)
+        for channel, chat_id, _message_id in state.reports:
+            port = self.ports.get(channel)
+            if port is not None:
+                await port.notify(chat_id, text)
         log.info("campaign %d run %d %s: %d sent, %d blocked, %d failed", campaign.id, run_id,
                  "cancelled" if cancelled else "done", state.counts.sent, state.counts.blocked,
                  state.counts.failed)
 
-    async def _send_one(self, recipient: Recipient, message: Broadcast) -> Outcome:
+    async def _send_one(self, recipient: Recipient, message: Broadcast, port: SendPort, pacer: Pacer) -> Outcome:
         """Deliver to one recipient; the dispatcher has taken the first pacer slot already."""
-        assert self.port is not None
         tries = 0
         first = True
         while True:
-            if not first and not await self.pacer.acquire(self._stopped):
+            if not first and not await pacer.acquire(self._stopped):
                 return Outcome(recipient.person_id, "pending", tries)  # stopping: back to the queue, unsent
             first = False
             started = time.monotonic()
             try:
-                await self.port.deliver(recipient, message)
+                await port.deliver(recipient, message)
                 self._observe(time.monotonic() - started)
                 return Outcome(recipient.person_id, "sent", tries + 1)
             except RetryLater as exc:
                 self.floods += 1
-                log.info("flood control: every send waits %.1f s", exc.seconds)
-                self.pacer.pause(exc.seconds)
+                log.info("flood control on %s: its sends wait %.1f s", recipient.channel, exc.seconds)
+                pacer.pause(exc.seconds)
             except Blocked as exc:
                 return Outcome(recipient.person_id, "blocked", tries + 1, str(exc)[:300])
             except Exception as exc:  # SendFailed, network errors, anything the port did not expect
