@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_ZALO_API_URL = "https://bot-api.zaloplatforms.com"
+# Zalo publishes no rate limit: a cautious pace (and a free plan may cap messages a month; see README).
+DEFAULT_ZALO_BROADCAST_RATE = 5.0
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -50,6 +53,17 @@ class Settings:
     content_dir: Path = Path("content")
     web_port: int = 8080
     retention_days: int = 180
+    zalo_token: str | None = field(default=None, repr=False)
+    zalo_api_url: str = DEFAULT_ZALO_API_URL
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: str | None = field(default=None, repr=False)
+    zalo_webhook_port: int = 8443
+    zalo_broadcast_rate: float = DEFAULT_ZALO_BROADCAST_RATE
+
+    @property
+    def sandbox(self) -> bool:
+        """Neither token: `run` starts the local sandbox."""
+        return not self.token and not self.zalo_token
 
     @property
     def db_path(self) -> Path:
@@ -85,4 +99,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         content_dir=Path(get("BOT_CONTENT_DIR") or "content"),
         web_port=int(get("BOT_WEB_PORT") or 8080),
         retention_days=int(get("BOT_RETENTION_DAYS") or 180),
+        zalo_token=get("ZALO_BOT_TOKEN") or None,
+        zalo_api_url=get("ZALO_API_URL") or DEFAULT_ZALO_API_URL,
+        zalo_webhook_url=get("ZALO_WEBHOOK_URL") or None,
+        zalo_webhook_secret=get("ZALO_WEBHOOK_SECRET") or None,
+        zalo_webhook_port=int(get("ZALO_WEBHOOK_PORT") or 8443),
+        zalo_broadcast_rate=float(get("ZALO_BROADCAST_RATE") or DEFAULT_ZALO_BROADCAST_RATE),
     )

@@ -14,7 +14,7 @@ from bot.faq.service import FaqService
 from bot.helpdesk.service import HelpdeskService
 from bot.i18n import Catalogs
 from bot.jobs import Jobs
-from bot.menu import menu_rows
+from bot.menu import menu_options, menu_rows
 from storage.db import Database
 from storage.helpdesk import HelpStore
 from storage.identities import Identities
@@ -65,7 +65,7 @@ async def build_services(settings: Settings, content: Content | None = None,
         campaigns=Campaigns(db, content, catalogs, staff, settings.broadcast_rate, keep_days=settings.retention_days),
         identities=identities,
     )
-    services.channels = Channels(catalogs.gettext, menu_rows, identities)
+    services.channels = Channels(catalogs.gettext, menu_rows, identities, menu_options)
     services.outbox = Outbox(db, services.channels)
     return services
 

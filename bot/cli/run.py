@@ -13,7 +13,6 @@ from typing import Any
 from bot import runlock
 from bot.config import Settings, load_settings
 from bot.logs import setup_logging
-from handlers.telegram.app import build_application, start_app, stop_app
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +35,16 @@ async def wait_for_signal() -> None:
 
 
 async def serve(settings: Settings) -> None:
-    """Run the bot against settings.api_url until a signal arrives."""
-    app = build_application(settings)
-    await start_app(app)
-    log.info("bot running (API %s); stop with Ctrl+C", settings.api_url)
+    """Run the channels the tokens ask for (Telegram, Zalo or both) until a signal arrives."""
+    from bot.app import Runtime
+
+    runtime = Runtime(settings)
+    await runtime.start()
+    log.info("bot running; stop with Ctrl+C")
     try:
         await wait_for_signal()
     finally:
-        await stop_app(app)
+        await runtime.stop()
 
 
 async def serve_sandbox(settings: Settings, terminal: bool, web: bool) -> None:
@@ -54,9 +55,9 @@ async def serve_sandbox(settings: Settings, terminal: bool, web: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    setup_logging(settings.token)
+    setup_logging(settings.token, secrets=(settings.zalo_token, settings.zalo_webhook_secret))
     try:
-        if settings.token:
+        if not settings.sandbox:
             with runlock.hold(settings.data_dir):
                 asyncio.run(serve(settings))
         else:
@@ -71,8 +72,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = load_settings()
-    if settings.token:
-        print("BOT_TOKEN is set: the terminal chat only runs against the local sandbox. Unset it first.")
+    if not settings.sandbox:
+        print("BOT_TOKEN or ZALO_BOT_TOKEN is set: the terminal chat only runs against the local sandbox. "
+              "Unset it first.")
         return 2
     setup_logging(None, level=logging.WARNING)
     try:

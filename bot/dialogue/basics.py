@@ -7,7 +7,7 @@ import re
 
 from bot.dialogue import commands
 from bot.dialogue.core import Turn
-from bot.dialogue.model import Command, Edited, Out
+from bot.dialogue.model import Command, Edited, Other, Out
 from bot.i18n import Translate
 
 # Deep-link payloads Telegram allows (and a safe shape for any channel): A-Z a-z 0-9 _ -, up to 64.
@@ -94,8 +94,13 @@ async def show_contacts(turn: Turn) -> None:
 
 async def not_text(turn: Turn) -> None:
     """Stickers, photos, voice…: say that only text is understood for now."""
-    if turn.private:
-        await turn.reply(turn._("Sorry, I can only read text messages for now. Please type your question."))
+    if not turn.private:
+        return
+    if isinstance(turn.event, Other) and turn.event.kind == "unsupported":
+        # Zalo sends this instead of content it will not show the bot (e.g. from protected users): no guessing.
+        await turn.reply(turn._("I could not see this message. Please type your question in words."))
+        return
+    await turn.reply(turn._("Sorry, I can only read text messages for now. Please type your question."))
 
 
 async def stale_press(turn: Turn) -> None:

@@ -87,10 +87,12 @@ class Channels:
     """The ports of every running channel; renders and sends for any of them."""
 
     def __init__(self, translate: Callable[[str], Translate], menu: Callable[[Translate], Any],
-                 choices: ChoiceMemory | None = None) -> None:
+                 choices: ChoiceMemory | None = None,
+                 menu_options: Callable[[Translate], tuple[tuple[Button, ...], ...]] | None = None) -> None:
         self.ports: dict[str, ChannelPort] = {}
         self._translate = translate
         self._menu = menu
+        self._menu_options = menu_options
         self.choices = choices
 
     def add(self, port: ChannelPort) -> None:
@@ -101,8 +103,12 @@ class Channels:
 
     def prepare(self, channel: str, out: Out, language: str) -> Rendered:
         _ = self._translate(language)
+        caps = self.ports[channel].caps
+        if out.menu and not out.buttons and not caps.buttons and self._menu_options is not None:
+            # No reply keyboard: the main menu is offered as numbered options under the message.
+            out = replace(out, buttons=self._menu_options(_))
         labels = tuple(tuple(row) for row in self._menu(_))
-        return render(out, self.ports[channel].caps, _, labels, _("📱 Send my phone number"))
+        return render(out, caps, _, labels, _("📱 Send my phone number"))
 
     async def send(self, address: Address, out: Out, language: str) -> Sent:
         port = self.ports.get(address.channel)

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from bot.campaigns import editor_flow
 from bot.campaigns import flow as subscribers
 from bot.dialogue import basics
+from bot.dialogue import callbacks as cb
 from bot.dialogue.core import Router, Turn
-from bot.dialogue.model import Out
+from bot.dialogue.model import Out, Press
 from bot.faq import flow as faq
 from bot.helpdesk import flow as helpdesk
 from bot.helpdesk import officer_flow as officer
@@ -69,6 +70,14 @@ def build_router() -> Router:
     r.menu = {"faq": faq.browse, "contacts": basics.show_contacts, "request": helpdesk.start_request,
               "subscribe": subscribers.subscribe}
     r.menu_action = _menu_action
+
+    async def on_menu_press(turn: Turn) -> None:
+        """A main-menu entry chosen by its number (channels without a keyboard)."""
+        parsed = cb.parse(turn.event.data) if isinstance(turn.event, Press) else None
+        handler = r.menu.get(parsed.args[0]) if parsed is not None else None
+        await (handler or basics.stale_press)(turn)
+
+    r.presses["mn"] = on_menu_press
     # Open dialogues that read free text, in order (the name is the one storage.identities reports).
     r.consumers = [("officer_input", officer.consume_text), ("form", helpdesk.consume_text),
                    ("draft", editor_flow.consume_draft_text)]

@@ -252,7 +252,8 @@ def _phone(draft: Draft, env: Env, result: str | Invalid | None) -> Outcome:
         return retry(draft, env, msg(N_("Please type your phone number, for example 0912345678.")))
     if isinstance(result, Invalid):
         return retry(draft, env, result.reason)
-    saved = Say(msg(N_("Phone number saved: {phone}"), phone=result), menu=True)
+    # menu=True takes the contact keyboard away again where there was one; elsewhere no menu mid-form.
+    saved = Say(msg(N_("Phone number saved: {phone}"), phone=result), menu=env.contact_button)
     return _store(draft, env, "phone", result, [saved])
 
 

@@ -37,6 +37,7 @@ from devtools.sandbox.world import (
     World,
     iter_log,
 )
+from devtools.sandbox.zalo import ZaloStandIn
 
 #: A token the sandbox accepts; its digits are the sandbox bot's id.
 SANDBOX_TOKEN = f"{BOT_ID}:SANDBOX-local"
@@ -334,7 +335,16 @@ class Sandbox:
         self.server = SandboxServer(
             self.world, strict_html=strict_html, keepalive_interval=keepalive_interval
         )
+        # The Zalo Bot Platform stand-in on the same server: /zalo/bot<token>/<method>, /sandbox/zalo/...
+        self.zalo = ZaloStandIn()
+        self.server.add_route(None, "/zalo/", self.zalo.handle)
+        self.server.add_route(None, "/sandbox/zalo/", self.zalo.handle_control)
         self._running = False
+
+    @property
+    def zalo_url(self) -> str:
+        """ZALO_API_URL for a bot using the stand-in."""
+        return self.url + "/zalo"
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -349,6 +359,7 @@ class Sandbox:
         """End long polls and event streams, close connections, stop listening."""
         if self._running:
             self._running = False
+            await self.zalo.close()
             await self.server.stop()
 
     async def __aenter__(self) -> Sandbox:

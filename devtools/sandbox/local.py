@@ -20,7 +20,9 @@ from typing import TextIO
 from bot.config import Settings
 from devtools.sandbox.client import SANDBOX_TOKEN, Sandbox
 from devtools.sandbox.world import SentMessage
+from devtools.sandbox.zalo import ZALO_TOKEN
 from handlers.telegram.app import App, build_application, start_app, stop_app
+from handlers.zalo_bot.app import ZaloBot
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,15 @@ class SandboxRefused(RuntimeError):
 
 
 def sandbox_settings(settings: Settings, url: str) -> Settings:
-    """Settings for the bot in the sandbox: a fake token, its own database, the personas' group."""
+    """Settings for the bot in the sandbox: fake tokens for both channels (Telegram and Zalo stand-ins on
+    the same local server), its own database, the personas' group."""
     return dataclasses.replace(
         settings,
         token=SANDBOX_TOKEN,
         api_url=url,
+        zalo_token=ZALO_TOKEN,
+        zalo_api_url=url + "/zalo",
+        zalo_webhook_url=None,
         data_dir=settings.data_dir / "sandbox",
         officer_chat_id=OFFICERS_GROUP_ID,
         admin_ids=settings.admin_ids,
@@ -85,35 +91,48 @@ class LocalBot:
     sandbox: Sandbox
     app: App
     settings: Settings
+    zalo: ZaloBot | None = None
+
+    async def start_bot(self, app: App | None = None) -> None:
+        """Start the bot (Telegram app, then the Zalo channel on the same services) and give roles."""
+        app = app or build_application(self.settings)
+        await start_app(app, poll_timeout=2)
+        self.app = app
+        await self.sandbox.wait_until_polling()
+        if self.settings.zalo_token:
+            self.zalo = ZaloBot(self.settings, app.bot_data.svc, poll_timeout=2)
+            await self.zalo.start()
+        await grant_roles(app)
+
+    async def stop_bot(self) -> None:
+        if self.zalo is not None:
+            await self.zalo.stop()
+            self.zalo = None
+        await stop_app(self.app)
 
     async def restart_bot(self) -> None:
         """Stop the bot and start a fresh one on the same database (as after a crash)."""
-        await stop_app(self.app)
-        self.app = build_application(self.settings)
-        await start_app(self.app, poll_timeout=2)
-        await self.sandbox.wait_until_polling()
-        await grant_roles(self.app)
+        await self.stop_bot()
+        await self.start_bot()
 
 
 @contextlib.asynccontextmanager
 async def local_bot(settings: Settings, port: int = 0) -> AsyncIterator[LocalBot]:
     """Start the sandbox on 127.0.0.1:`port` and the real bot against it; stop both on exit."""
-    if settings.token:
-        raise SandboxRefused("BOT_TOKEN is set: the local sandbox refuses to start next to a real token")
+    if not settings.sandbox:
+        raise SandboxRefused("BOT_TOKEN or ZALO_BOT_TOKEN is set: the local sandbox refuses to start next to a "
+                             "real token")
     sandbox = Sandbox()
     await sandbox.start("127.0.0.1", port)
     try:
         populate(sandbox)
         bot_settings = sandbox_settings(settings, sandbox.url)
-        app = build_application(bot_settings)
-        await start_app(app, poll_timeout=2)
-        await sandbox.wait_until_polling()
-        local = LocalBot(sandbox, app, bot_settings)
+        local = LocalBot(sandbox, build_application(bot_settings), bot_settings)
+        await local.start_bot(local.app)
         try:
-            await grant_roles(app)
             yield local
         finally:
-            await stop_app(local.app)
+            await local.stop_bot()
     finally:
         await sandbox.stop()
 

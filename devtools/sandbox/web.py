@@ -47,11 +47,10 @@ from devtools.sandbox.local import (
     OFFICERS_GROUP_TITLE,
     PERSONAS,
     LocalBot,
-    grant_roles,
     populate,
 )
 from devtools.sandbox.server import Request, Response
-from handlers.telegram.app import App, Services, build_application, start_app, stop_app
+from handlers.telegram.app import App, Services, build_application
 
 log = logging.getLogger(__name__)
 
@@ -382,17 +381,15 @@ class WebChat:
             app: App = build_application(settings)
             self.resetting = True
             try:
-                await stop_app(local.app)
+                await local.stop_bot()
                 if wipe:
                     local.sandbox.reset()
+                    local.sandbox.zalo.reset()
                     for suffix in ("", "-wal", "-shm", "-journal"):
                         path = settings.db_path.with_name(settings.db_path.name + suffix)
                         path.unlink(missing_ok=True)
                     populate(local.sandbox)
-                await start_app(app, poll_timeout=2)
-                local.app = app
-                await local.sandbox.wait_until_polling()
-                await grant_roles(app)
+                await local.start_bot(app)
             finally:
                 self.resetting = False
 

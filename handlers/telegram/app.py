@@ -79,8 +79,9 @@ Ctx = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
 App = Application[ExtBot[None], Ctx, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 
-def build_application(settings: Settings, services: Services | None = None) -> App:
-    """Build the bot. Services are opened in post_init unless given (tests may pass their own)."""
+def build_application(settings: Settings, services: Services | None = None, owns_core: bool = True) -> App:
+    """Build the bot. Services are opened in post_init unless given (tests, bot/app.py pass their own).
+    `owns_core`: this app starts and stops the core's jobs (False when bot/app.py runs several channels)."""
     if not settings.token:
         raise ValueError("build_application needs a token (the sandbox uses a fake one)")
     # PTB 22: RetryAfter.retry_after as a timedelta (the future default; silences its deprecation warning).
@@ -101,16 +102,17 @@ def build_application(settings: Settings, services: Services | None = None) -> A
         from handlers.telegram.port import TelegramChannel
 
         svc = bot_data.services
-        svc.jobs.start()
+        if owns_core:
+            svc.jobs.start()
         svc.channels.add(TelegramChannel(app.bot))
         bot_data.conversation = Conversation(svc, svc.channels, build_router(), identifier(svc.identities))
         from handlers.telegram.register import on_startup
 
-        await on_startup(app)
+        await on_startup(app, owns_core=owns_core)
 
     async def post_shutdown(app: App) -> None:
         bot_data: BotData = app.bot_data
-        if bot_data.services is not None:
+        if bot_data.services is not None and owns_core:
             await bot_data.services.jobs.stop()
         if bot_data.services is not None and services is None:
             await bot_data.services.db.close()
