@@ -178,8 +178,17 @@ class Turn:
                     menu: bool = False) -> Sent:
         """Send a message to the chat this event came from."""
         out = text if isinstance(text, Out) else Out(text, buttons=buttons, menu=menu)
+        if self.toast_text and self.toast_as_message:
+            # No pop-up here: the short notice comes first, as a message, then what follows from it.
+            notice, self.toast_text = self.toast_text, None
+            await self.channels.send(self.who.address, Out(notice), self.who.language)
         self.replied += 1
         return await self.channels.send(self.who.address, out, self.who.language)
+
+    @property
+    def toast_as_message(self) -> bool:
+        """The channel has no pop-ups for a chosen option (or the person typed their choice)."""
+        return not self.caps.buttons or _typed(self.event)
 
     async def edit_or_reply(self, out: Out) -> Sent | None:
         """Replace the message whose button was pressed where the channel can edit; else a new message."""
@@ -242,7 +251,7 @@ class Conversation:
         turn = Turn(who, event, self.svc, self.channels, self.svc.catalogs.gettext(who.language))
         try:
             await self.dispatch(turn)
-            if turn.toast_text and (not turn.caps.buttons or _typed(turn.event)):
+            if turn.toast_text and turn.toast_as_message:
                 # No pop-ups here: a short notice becomes a message (the person typed their choice).
                 await turn.reply(turn.toast_text)
                 turn.toast_text = None
