@@ -126,7 +126,7 @@ async def test_the_page_is_served_in_vietnamese_with_its_assets(client: httpx.As
 
 async def test_assets_reference_no_other_host(client: httpx.AsyncClient) -> None:
     """Works offline: no CDN, no web fonts, no external script, style, image or connection."""
-    texts = {path: (await client.get(path)).text for path in ("/", "/app.css", "/app.js")}
+    texts = {path: (await client.get(path)).text for path in ("/", "/app.css", "/app.js", "/zalo.js")}
     for path, text in texts.items():
         hosts = set(re.findall(r"(?i)\bhttps?://([a-z0-9.\-\[\]:]+)", text))
         assert hosts <= {"127.0.0.1", "localhost"}, (path, hosts)
@@ -136,7 +136,7 @@ async def test_assets_reference_no_other_host(client: httpx.AsyncClient) -> None
     for attribute in re.findall(r'(?:src|href)="([^"]*)"', html):
         assert not re.match(r"(?i)([a-z]+:)?//", attribute), attribute
         assert not re.match(r"(?i)[a-z]+:", attribute) or attribute.startswith("data:"), attribute
-    assert re.findall(r'<script[^>]*src="([^"]*)"', html) == ["app.js"]
+    assert re.findall(r'<script[^>]*src="([^"]*)"', html) == ["app.js", "zalo.js"]
     assert re.findall(r'<link rel="stylesheet" href="([^"]*)"', html) == ["app.css"]
     # The script talks to this origin only: relative paths, no WebSocket or fetch to another host.
     assert re.findall(r'fetch\(([^,)]*)', texts["/app.js"]) == ["path"]
@@ -438,3 +438,22 @@ async def test_reload_applies_exactly_the_checks_of_content_check(tmp_path: Path
         assert refused.status_code == 422
         assert any("khong-co-bai-nay" in problem for problem in refused.json()["problems"])
         assert local.app is app and app.running
+
+
+async def test_the_page_has_a_zalo_phone_talking_to_the_same_bot(web: WebChat, client: httpx.AsyncClient) -> None:
+    page = (await client.get("/")).text
+    assert 'id="zalo-messages"' in page and "zalo.js" in page and "Cùng bot trên Zalo" in page
+    assert (await client.get("/zalo.js")).status_code == 200
+    sent = await client.post("/sandbox/zalo/send", json={"user": "7a1c0e5b9d3f2a68", "name": "Bà Lan", "text": "/start"})
+    assert sent.json()["ok"]
+
+    async def answered() -> bool:
+        got = (await client.get("/sandbox/zalo/messages", params={"user": "7a1c0e5b9d3f2a68"})).json()["result"]
+        return any(m["from_bot"] and "Xin chào" in m["text"] for m in got["messages"])
+
+    await eventually(answered)
+    # the same checks as the Telegram control API: no other host, no cross-site form posts
+    foreign = await client.get("/sandbox/zalo/messages", params={"user": "x"}, headers={"Host": "evil.example"})
+    form = await client.post("/sandbox/zalo/send", content="user=x&text=hi",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (foreign.status_code, form.status_code) == (403, 415)

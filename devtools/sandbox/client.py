@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from devtools.sandbox.server import Handler, SandboxServer
+from devtools.sandbox.server import Handler, Request, Response, SandboxServer
 from devtools.sandbox.world import (
     BOT_ID,
     JSON,
@@ -338,8 +338,18 @@ class Sandbox:
         # The Zalo Bot Platform stand-in on the same server: /zalo/bot<token>/<method>, /sandbox/zalo/...
         self.zalo = ZaloStandIn()
         self.server.add_route(None, "/zalo/", self.zalo.handle)
-        self.server.add_route(None, "/sandbox/zalo/", self.zalo.handle_control)
+        self.server.add_route(None, "/sandbox/zalo/", self._zalo_control)
         self._running = False
+
+    async def _zalo_control(self, request: Request) -> Response:
+        """The Zalo stand-in's control API, with the same host/origin check as the Telegram one; POSTs must
+        be JSON (a cross-site form cannot send that without a preflight, never granted)."""
+        if not self.server.control.allowed_host(request):
+            return Response.json({"ok": False, "description": "forbidden host or origin"}, 403)
+        if request.method == "POST" and \
+                request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            return Response.json({"ok": False, "description": "send Content-Type: application/json"}, 415)
+        return await self.zalo.handle_control(request)
 
     @property
     def zalo_url(self) -> str:

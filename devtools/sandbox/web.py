@@ -55,7 +55,8 @@ from handlers.telegram.app import App, Services, build_application
 log = logging.getLogger(__name__)
 
 # name -> content type; nothing else under devtools/sandbox/web/ is ever served
-ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
+ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+          "zalo.js": "text/javascript; charset=utf-8"}
 PAGE = "index.html"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -75,6 +76,9 @@ _TAG = re.compile(r"<[^>]*>")
 
 # The page's words: English message ids, translated with the bot's catalogs (domain "web").
 LABELS: dict[str, str] = {
+    "zalo_title": N_("The same bot on Zalo"),
+    "zalo_hint": N_("Zalo has no buttons: type the number of a choice, or its words."),
+    "zalo_who": N_("Resident on Zalo"),
     "title": N_("Bot simulator"),
     "subtitle": N_("Try the bot without a Telegram account. Everything stays on this computer."),
     "who": N_("Who are you?"),
