@@ -93,7 +93,12 @@ async def show_contacts(turn: Turn) -> None:
 
 
 async def not_text(turn: Turn) -> None:
-    """Stickers, photos, voice…: say that only text is understood for now."""
+    """Stickers, photos, voice…: in the middle of a form, its current question again; else say that only
+    text is understood for now."""
+    from bot.helpdesk.flow import repeat_question
+
+    if await repeat_question(turn):
+        return
     if turn.private:
         await turn.reply(turn._("Sorry, I can only read text messages for now. Please type your question."))
 

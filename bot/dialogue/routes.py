@@ -56,6 +56,7 @@ def build_router() -> Router:
     r.presses["fb"] = faq.on_feedback
     r.presses["ask"] = helpdesk.start_request
     r.presses["rq"] = helpdesk.on_form_press
+    r.presses["rqa"] = helpdesk.on_question_press
     r.presses["rs"] = helpdesk.on_status_press
     r.presses["md"] = helpdesk.on_mydata_press
     for verb in ("hq", "hs", "hz"):

@@ -129,8 +129,13 @@ class HelpdeskService:
                     form.prompt(draft, env)]
         if await self.store.open_count(who.person_id) >= MAX_OPEN:
             return [self._too_many()]
-        draft = await self.store.start_draft(who.person_id, who.chat_id, who.language, "consent", now,
-                                             who.channel)
+        previous = next((r for r in await self.store.for_person(who.person_id)
+                         if r.anonymised_at is None and r.full_name and r.phone), None)
+        draft = await self.store.start_draft(who.person_id, who.chat_id, who.language,
+                                             "reuse" if previous else "consent", now, who.channel)
+        if previous is not None:  # a second request: offer the consent, name and phone given last time
+            draft.data.update(name=previous.full_name, phone=previous.phone)
+            await self.store.save_draft(draft)
         return [form.prompt(draft, env)]
 
     async def answer(self, who: Who, given: Input, translate: Translate) -> Reply:
@@ -160,6 +165,38 @@ class HelpdeskService:
             if not await self.store.save_draft(draft):  # cancelled meanwhile (another device)
                 return Reply(toast=STALE)
         return Reply(outcome.says, toast=outcome.toast)
+
+    async def question_at_step(self, who: Who, text: str, translate: Translate, strong_faq: bool) -> bool:
+        """Text typed into the open form that may be a question, not an answer (it reads like one, or an FAQ
+        matches it strongly): it is kept aside and the resident is asked which it is."""
+        now = self.clock()
+        draft = await self._live_draft(who.person_id, now)
+        if draft is None or draft.step in ("problem", "summary", "edit", "phone", "id"):
+            return False
+        env = self._env(now, translate, who)
+        if form._chosen(draft.step, draft, Text(text), env) is not None:
+            return False
+        if not (form.reads_like_question(draft, text, env) or (strong_faq and draft.step == "name")):
+            return False
+        draft.data["pending"] = text[:500]
+        draft.updated_at = now
+        return await self.store.save_draft(draft)
+
+    async def take_pending(self, who: Who) -> tuple[str, str] | None:
+        """The text kept aside by `question_at_step` and the step it was typed at (removed from the draft)."""
+        draft = await self.store.draft(who.person_id)
+        if draft is None or "pending" not in draft.data:
+            return None
+        text = draft.data.pop("pending")
+        draft.updated_at = self.clock()
+        await self.store.save_draft(draft)
+        return text, draft.step
+
+    async def current_question(self, who: Who, translate: Translate) -> list[Say]:
+        """The open form's current question again (after a sticker, or after an FAQ answer)."""
+        now = self.clock()
+        draft = await self._live_draft(who.person_id, now)
+        return [form.prompt(draft, self._env(now, translate, who))] if draft is not None else []
 
     async def cancel_form(self, user_id: int) -> bool:
         """/cancel: drop the half-filled form; True when there was one."""
@@ -200,7 +237,7 @@ class HelpdeskService:
             slot_date=slot.day.isoformat() if slot else None,
             slot_start=slot.start.strftime("%H:%M") if slot else None,
             slot_end=slot.end.strftime("%H:%M") if slot else None,
-            note=data.get("note") or None, consent_at=draft.consent_at)
+            note=self._note(data), consent_at=draft.consent_at)
         try:
             request = await self.store.create(new, MAX_OPEN, env.now)
         except DraftGone:
@@ -210,6 +247,12 @@ class HelpdeskService:
         log.info("help request %s created: %s, %s, phone %s", ref_code(request.id), request.topic,
                  request.village, mask_phone(request.phone))
         return Reply([self._confirmation(request)], created=request)
+
+    @staticmethod
+    def _note(data: dict[str, str]) -> str | None:
+        """The note the officer reads: what the problem is ("Something else"), then the resident's note."""
+        problem = data.get("problem") if data.get("topic") == "other" else None
+        return "\n".join(part for part in (problem, data.get("note")) if part) or None
 
     def _confirmation(self, request: HelpRequest) -> Say:
         return Say(msg(N_(
