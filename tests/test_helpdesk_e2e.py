@@ -212,17 +212,19 @@ async def test_appointment_note_message_done_reach_the_resident(sandbox: Sandbox
     await minh.press(ask_time, data_starting(ask_time, "hs:1:"))
     appointment = await told.next()
     assert "Lịch hẹn" in appointment.text and "HT-0001" in appointment.text and "lúc" in appointment.text
-    assert "Đã báo cho người dân" in (await private.next()).text
-    detail = await private.next()
+    detail = await private.next()  # what changed, with the next options (not the whole card again)
+    assert "Đã báo cho người dân" in detail.text and "Lịch hẹn:" in detail.text and "hq:note:1" in detail.callback_data
     row = await bot.bot_data.svc.db.fetchone("SELECT status, appointment_at, remind_at FROM help_requests")
     assert row is not None and row["status"] == "scheduled" and row["remind_at"] < row["appointment_at"]
     # An internal note: the resident is not told.
     await press(sandbox, minh, detail, "hq:note:1")
-    saved = await exchange(sandbox, minh, "Đã gọi, hẹn mang sổ hộ khẩu cũ", 2)
-    assert saved[0].text == "✅ Đã lưu." and "Đã gọi, hẹn mang sổ hộ khẩu cũ" in saved[1].text
+    [saved] = await exchange(sandbox, minh, "Đã gọi, hẹn mang sổ hộ khẩu cũ", 1)
+    assert saved.text.startswith("✅ Đã lưu.") and "Lịch sử" not in saved.text
+    full = await press(sandbox, minh, saved, "hq:view:1")
+    assert "Đã gọi, hẹn mang sổ hộ khẩu cũ" in full.text
     # A message to the resident: told, HTML escaped.
     await press(sandbox, minh, detail, "hq:msg:1")
-    await exchange(sandbox, minh, "Nhớ mang <thẻ> & điện thoại", 2)
+    await exchange(sandbox, minh, "Nhớ mang <thẻ> & điện thoại", 1)
     message = await told.next()
     assert "Cán bộ xã nhắn" in message.text and "Nhớ mang <thẻ> & điện thoại" in message.text
     # Done with an outcome.

@@ -71,7 +71,9 @@ def build_router() -> Router:
               "subscribe": subscribers.subscribe}
     r.menu_action = _menu_action
     # Open dialogues that read free text, in order (the name is the one storage.identities reports).
-    r.consumers = [("officer_input", officer.consume_text), ("form", helpdesk.consume_text),
+    # A resident's answer to an officer's message comes before the form: it is not a field of a new form.
+    r.consumers = [("officer_input", officer.consume_text), (None, officer.consume_resident_reply),
+                   ("form", helpdesk.consume_text),
                    ("draft", editor_flow.consume_draft_text)]
     r.cancellers = CANCELLERS
     # Free text nobody consumed is a question; everything else.

@@ -192,6 +192,8 @@ async def show_status(turn: Turn) -> None:
     lines = [render(helpdesk.status_line(r), _) for r in requests[:MAX_STATUS]]
     buttons = tuple((Button(_("❌ Cancel {code}").format(code=ref_code(r.id)), cb.make("rs", "cancel", r.id)),)
                     for r in requests[:MAX_STATUS] if r.is_open)
+    buttons += tuple((Button(_("🔄 Reopen {code}").format(code=ref_code(r.id)), cb.make("rs", "reopen", r.id)),)
+                     for r in requests[:MAX_STATUS] if r.status == "unreachable" and r.anonymised_at is None)
     await turn.reply(Out(_("<b>Your help requests</b>") + "\n" + "\n".join(lines), buttons))
 
 
@@ -199,13 +201,23 @@ async def on_status_press(turn: Turn) -> None:
     """Cancel one of one's own requests from /status (asks once more first)."""
     _ = turn._
     data = cb.parse(turn.event.data) if isinstance(turn.event, Press) else None
-    if data is None or not data.args[1].isdigit() or data.args[0] not in ("cancel", "cancel-yes", "keep"):
+    if data is None or not data.args[1].isdigit() or data.args[0] not in ("cancel", "cancel-yes", "keep",
+                                                                                     "reopen"):
         turn.toast(_("This button is out of date."))
         return
     action, request_id = data.args[0], int(data.args[1])
     code = ref_code(request_id)
     if action == "keep":
         turn.toast(_("Nothing was changed."))
+        return
+    if action == "reopen":
+        reopened = await turn.svc.helpdesk.reopen_own(turn.person, request_id)
+        if reopened is None:
+            turn.toast(_("This request cannot be reopened."))
+            return
+        await turn.reply(Out(_("Your request <b>{code}</b> is open again. A commune officer will contact you.")
+                             .format(code=code), menu=True))
+        await officer_flow.tell_officers_reopened(turn.svc, reopened)
         return
     if action == "cancel":
         await turn.reply(Out(_("Cancel your request <b>{code}</b>?").format(code=code),
