@@ -306,7 +306,11 @@ async def test_editor_cancel_and_restart_keep_the_draft(sandbox: Sandbox, bots: 
     templates = await cursor.next_edit(menu.message_id)
     assert "cpu:kich-hoat-vneid" in templates.callback_data
     await editor.press(templates, "cpu:kich-hoat-vneid")
-    audience = await cursor.next_edit(menu.message_id)
+    await cursor.next()  # the template as residents will read it
+    use_or_edit = await cursor.next()
+    assert "cpe" in use_or_edit.callback_data  # it can be edited before sending (issue 10 item 11)
+    await editor.press(use_or_edit, "cpg")
+    audience = await cursor.next_edit(use_or_edit.message_id)
     assert audience.callback_data[0] == "cpo:dinh-danh"  # the template's topic is offered first
     await bots.stop()  # a restart in the middle of the dialogue
     await bots.start()

@@ -64,7 +64,7 @@ def build_router() -> Router:
     for verb in ("sbok", "sbno", "sbv", "sbvx", "sbt", "sbd", "sbvm", "sbtm", "sbu"):
         r.presses[verb] = subscribers.on_subscriber_press
     for verb in ("cpn", "cpt", "cpu", "cpl", "cpx", "cpr", "cpa", "cpv", "cpo", "cpw", "cpd", "cph", "cps",
-                 "cpk", "cpq"):
+                 "cpk", "cpq", "cpe", "cpg", "cpy"):
         r.presses[verb] = editor_flow.on_editor_press
     # The main menu.
     r.menu = {"faq": faq.browse, "contacts": basics.show_contacts, "request": helpdesk.start_request,
