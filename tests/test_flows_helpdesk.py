@@ -205,3 +205,21 @@ async def test_long_notes_are_summarised_in_the_detail(flow: Flow) -> None:  # n
         await minh.say(f"Ghi chú {i} " + "rất dài " * 60)
     [detail] = await minh.send(Press(cb.make("hq", "view", rid)))
     assert len(detail.rendered.parts) == 1 and len(detail.text) < 2000
+
+
+async def test_a_platform_reply_hours_later_still_reaches_the_officer(flow: Flow) -> None:  # noqa: F811
+    """Item 2: long after the officer wrote, plain text is a question again; a platform reply still goes to them."""
+    import time as clock
+
+    from bot.dialogue.model import Text
+
+    lan, minh, rid = await filed(flow)
+    await minh.send(Press(cb.make("hq", "msg", rid)))
+    await minh.say("Bác mang sổ hộ khẩu cũ nhé")
+    later = clock.time() + 3 * 3600
+    flow.services.helpdesk.clock = lambda: later
+    plain = [m for m in await lan.say("quen mat khau vneid thi lam sao") if m.chat == lan.user]
+    assert "mật khẩu" in plain[0].text.lower()  # answered as a question
+    replied = [m for m in await lan.send(Text("vâng ạ", "5000", reply_to="42")) if m.chat == lan.user]
+    assert "Đã chuyển" in replied[0].text
+    assert "vâng ạ" in flow.channel.to(minh.user)[-1].text
