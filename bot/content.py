@@ -138,11 +138,22 @@ class Content:
 def render_placeholders(text: str, commune: Commune, unknown: str) -> str:
     """Replace `{{key}}` by the commune value; an empty or unknown value renders as `unknown`."""
 
+    bare = unknown[1:-1].strip() if unknown.startswith("(") and unknown.endswith(")") else unknown
+
     def value(match: re.Match[str]) -> str:
         found = commune.values.get(match.group(1), "")
-        return found if found.strip() else unknown
+        if found.strip():
+            return found
+        # Inside parentheses already ("Công an xã ({{police_phone}})"): no second pair around the fallback.
+        before = text[text.rfind("\n", 0, match.start()) + 1:match.start()]
+        return bare if before.count("(") > before.count(")") else unknown
 
     return PLACEHOLDER_RE.sub(value, text)
+
+
+def missing_values(text: str, commune: Commune) -> list[str]:
+    """The {{placeholders}} of `text` whose commune value is empty or unknown (each once, in order)."""
+    return list(dict.fromkeys(name for name in placeholders(text) if not commune.values.get(name, "").strip()))
 
 
 def placeholders(text: str) -> list[str]:

@@ -27,6 +27,7 @@ _TIME = re.compile(
     r"(?<![\d/-])(\d{1,2})\s*(?::|h(?![a-z])|g(?![a-z])|gio)\s*(\d{1,2})?(?:\s*phut)?(?![\d/])")
 _DATE = re.compile(r"(?<![\d:.])(\d{1,2})\s*[/.-]\s*(\d{1,2})(?:\s*[/.-]\s*(\d{2}|\d{4}))?(?![\d:])")
 _RELATIVE = (
+    (re.compile(r"\b(?:hom qua)\b"), -1),  # "yesterday": read, so that it is refused as past, not taken as tomorrow
     (re.compile(r"\b(?:ngay kia|ngay mot|mot)\b"), 2),
     (re.compile(r"\b(?:ngay mai|mai)\b"), 1),
     (re.compile(r"\b(?:hom nay|nay)\b"), 0),

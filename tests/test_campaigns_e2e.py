@@ -222,7 +222,9 @@ async def test_few_hundred_subscribers_429_mid_run_and_403(sandbox: Sandbox, bot
     between = [c for c in calls if first.time < c.time < retried.time and c.status == 200]
     assert len(between) <= svc.engine.config.window
     summary = await message_with(editor, "đã gửi xong")
-    assert "Đã gửi 297/300 — 3 chặn bot — 0 lỗi" in summary.text
+    assert "Đã gửi 297/300" not in summary.text  # the summary does not repeat the report (issue 10 item 11)
+    report_message = await message_with(editor, "Đã gửi 297/300 — 3 chặn bot — 0 lỗi")
+    assert "Đã gửi xong." in report_message.text
     report = await svc.report(campaign_id)
     assert report is not None and report.to_json() == {
         "id": campaign_id, "status": "done", "recipients": 300, "sent": 297, "failed": 0, "blocked": 3,
@@ -294,8 +296,8 @@ async def test_editor_writes_schedules_previews_and_confirms(sandbox: Sandbox, b
     assert sum(received(sandbox, users, "Họp thôn 1").values()) == 0  # not before its time
     clock.set(datetime(2026, 12, 11, 7, 30, 1, tzinfo=TZ))
     await eventually(lambda: sum(received(sandbox, users, "Họp thôn 1").values()) == 5)
-    final = await message_with(editor, "đã gửi xong")
-    assert "Đã gửi 5/5" in final.text
+    await message_with(editor, "đã gửi xong")
+    await message_with(editor, "Đã gửi 5/5")
 
 
 async def test_editor_cancel_and_restart_keep_the_draft(sandbox: Sandbox, bots: Bots, bot: App) -> None:
@@ -306,7 +308,11 @@ async def test_editor_cancel_and_restart_keep_the_draft(sandbox: Sandbox, bots: 
     templates = await cursor.next_edit(menu.message_id)
     assert "cpu:kich-hoat-vneid" in templates.callback_data
     await editor.press(templates, "cpu:kich-hoat-vneid")
-    audience = await cursor.next_edit(menu.message_id)
+    await cursor.next()  # the template as residents will read it
+    use_or_edit = await cursor.next()
+    assert "cpe" in use_or_edit.callback_data  # it can be edited before sending (issue 10 item 11)
+    await editor.press(use_or_edit, "cpg")
+    audience = await cursor.next_edit(use_or_edit.message_id)
     assert audience.callback_data[0] == "cpo:dinh-danh"  # the template's topic is offered first
     await bots.stop()  # a restart in the middle of the dialogue
     await bots.start()

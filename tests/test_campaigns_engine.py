@@ -120,7 +120,8 @@ async def test_everyone_once_in_order_with_reports(world: tuple[Campaigns, FakeP
     assert report.to_json() == {"id": campaign_id, "status": "done", "recipients": 250, "sent": 250,
                                 "failed": 0, "blocked": 0, "pending": 0}
     assert [chat for chat, _ in port.notes] == [str(EDITOR)] * 2  # the progress message, then the summary
-    assert "Đã gửi 250/250 — 0 chặn bot — 0 lỗi" in port.notes[-1][1]
+    assert "Đã gửi 250/250 — 0 chặn bot — 0 lỗi" in port.edits[-1][2]  # the report, edited to its end
+    assert "đã gửi xong" in port.notes[-1][1] and "250/250" not in port.notes[-1][1]  # not repeated
 
 
 async def test_audience_by_village_and_topic(world: tuple[Campaigns, FakePort, Clock]) -> None:

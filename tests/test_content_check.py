@@ -294,3 +294,13 @@ def test_real_content_passes_the_check() -> None:
         pytest.skip("no content folder")
     errors = [str(p) for p in check_content(content_dir) if p.severity == "error"]
     assert errors == []
+
+
+def test_cli_check_lists_templates_that_would_be_incomplete(cli_env: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 10 item 10: a template with an empty commune value is named, with what is missing."""
+    write(cli_env, "campaigns/thieu.md", '+++\nid = "thieu"\ntitle = "Thiếu"\ntopic = "dinh-danh"\n'
+          'as_of = 2026-01-01\nsources = ["https://example.org"]\n+++\nGọi {{police_phone}} nhé.\n')
+    main(["content", "check"])
+    out = capsys.readouterr().out
+    assert "thieu.md" in out and "template incomplete" in out and "police_phone" in out

@@ -32,6 +32,14 @@ async def press(sandbox: Sandbox, user: SandboxUser, message: SentMessage, data:
     return await cursor.next()
 
 
+async def press_for(sandbox: Sandbox, user: SandboxUser, message: SentMessage, data: str,
+                    replies: int) -> list[SentMessage]:
+    """Press a button and return the bot's next `replies` messages."""
+    cursor = sandbox.cursor(user)
+    await user.press(message, data)
+    return [await cursor.next() for _ in range(replies)]
+
+
 async def say(sandbox: Sandbox, user: SandboxUser, text: str) -> SentMessage:
     """Send a text and return the bot's next message."""
     return (await exchange(sandbox, user, text, 1))[0]
@@ -50,6 +58,8 @@ async def fill_form(sandbox: Sandbox, user: SandboxUser, *, name: str = "Nguyễ
                     village: str = "thon-3") -> SentMessage:
     """Go through the whole form up to the summary (returned). `phone=None` shares the own contact."""
     consent = await say(sandbox, user, "/request")
+    if "rq:reuse:no" in consent.callback_data:  # a second request offers last time's details: type them anew
+        consent = await press(sandbox, user, consent, "rq:reuse:no")
     assert "rq:consent:yes" in consent.callback_data, consent.text
     topics = await press(sandbox, user, consent, "rq:consent:yes")
     ask_name = await press(sandbox, user, topics, f"rq:topic:{topic}")
@@ -65,7 +75,8 @@ async def fill_form(sandbox: Sandbox, user: SandboxUser, *, name: str = "Nguyễ
     villages = await cursor.next()
     ask_id = await press(sandbox, user, villages, f"rq:village:{village}")
     slots = await (say(sandbox, user, id_number) if id_number else press(sandbox, user, ask_id, "rq:id:skip"))
-    ask_note = await press(sandbox, user, slots, data_starting(slots, "rq:slot:"))
+    chosen, ask_note = await press_for(sandbox, user, slots, data_starting(slots, "rq:slot:"), 2)
+    assert "Thời gian đã chọn" in chosen.text, chosen.text  # the chosen time is said back
     summary = await (say(sandbox, user, note) if note else press(sandbox, user, ask_note, "rq:note:skip"))
     assert "rq:summary:confirm" in summary.callback_data, summary.text
     return summary
@@ -201,17 +212,19 @@ async def test_appointment_note_message_done_reach_the_resident(sandbox: Sandbox
     await minh.press(ask_time, data_starting(ask_time, "hs:1:"))
     appointment = await told.next()
     assert "Lịch hẹn" in appointment.text and "HT-0001" in appointment.text and "lúc" in appointment.text
-    assert "Đã báo cho người dân" in (await private.next()).text
-    detail = await private.next()
+    detail = await private.next()  # what changed, with the next options (not the whole card again)
+    assert "Đã báo cho người dân" in detail.text and "Lịch hẹn:" in detail.text and "hq:note:1" in detail.callback_data
     row = await bot.bot_data.svc.db.fetchone("SELECT status, appointment_at, remind_at FROM help_requests")
     assert row is not None and row["status"] == "scheduled" and row["remind_at"] < row["appointment_at"]
     # An internal note: the resident is not told.
     await press(sandbox, minh, detail, "hq:note:1")
-    saved = await exchange(sandbox, minh, "Đã gọi, hẹn mang sổ hộ khẩu cũ", 2)
-    assert saved[0].text == "✅ Đã lưu." and "Đã gọi, hẹn mang sổ hộ khẩu cũ" in saved[1].text
+    [saved] = await exchange(sandbox, minh, "Đã gọi, hẹn mang sổ hộ khẩu cũ", 1)
+    assert saved.text.startswith("✅ Đã lưu.") and "Lịch sử" not in saved.text
+    full = await press(sandbox, minh, saved, "hq:view:1")
+    assert "Đã gọi, hẹn mang sổ hộ khẩu cũ" in full.text
     # A message to the resident: told, HTML escaped.
     await press(sandbox, minh, detail, "hq:msg:1")
-    await exchange(sandbox, minh, "Nhớ mang <thẻ> & điện thoại", 2)
+    await exchange(sandbox, minh, "Nhớ mang <thẻ> & điện thoại", 1)
     message = await told.next()
     assert "Cán bộ xã nhắn" in message.text and "Nhớ mang <thẻ> & điện thoại" in message.text
     # Done with an outcome.
@@ -247,7 +260,8 @@ async def test_restart_mid_form_continues_where_the_resident_was(
     assert "0987654321" in saved.text and "thôn" in villages.text.lower()
     ask_id = await press(sandbox, resident, villages, "rq:village:thon-1")
     slots = await press(sandbox, resident, ask_id, "rq:id:skip")
-    ask_note = await press(sandbox, resident, slots, data_starting(slots, "rq:slot:"))
+    chosen, ask_note = await press_for(sandbox, resident, slots, data_starting(slots, "rq:slot:"), 2)
+    assert "Thời gian đã chọn" in chosen.text
     summary = await press(sandbox, resident, ask_note, "rq:note:skip")
     assert "Phạm Thị Em" in summary.text and "Kích hoạt tài khoản VNeID" in summary.text
     confirmation = await press(sandbox, resident, summary, "rq:summary:confirm")
@@ -356,7 +370,7 @@ async def test_a_5000_character_name_and_html_are_refused_calmly(sandbox: Sandbo
     resident = sandbox.user(2081, "Nga")
     consent = await say(sandbox, resident, "/request")
     topics = await press(sandbox, resident, consent, "rq:consent:yes")
-    await press(sandbox, resident, topics, "rq:topic:other")
+    await press(sandbox, resident, topics, "rq:topic:dvc")
     for text, reason in (("a" * 5000, "dài quá (5000 ký tự)"), ("<b>Nga</b>", "chỉ gồm chữ cái"),
                          ("🙂🙂🙂", "chỉ gồm chữ cái"), ("Nga 1975", "không có chữ số"), ("   ", "gõ họ và tên")):
         why, again = await exchange(sandbox, resident, text, 2)
@@ -479,7 +493,9 @@ async def test_at_most_three_open_requests(sandbox: Sandbox, bot: App) -> None:
     assert cancelled.text == "Đã hủy yêu cầu HT-0002."
     row = await bot.bot_data.svc.db.fetchone("SELECT status, closed_at FROM help_requests WHERE id = 2")
     assert row is not None and row["status"] == "cancelled" and row["closed_at"] is not None
-    consent = await say(sandbox, resident, "/request")
+    offer = await say(sandbox, resident, "/request")
+    assert "rq:reuse:yes" in offer.callback_data  # last time's consent, name and phone offered again
+    consent = await press(sandbox, resident, offer, "rq:reuse:no")
     assert "rq:consent:yes" in consent.callback_data
 
 

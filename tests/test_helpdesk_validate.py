@@ -134,3 +134,10 @@ def test_masks_and_reference_codes() -> None:
     assert ref_code(42) == "HT-0042" and ref_code(12345) == "HT-12345"
     assert parse_ref("HT-0042") == parse_ref("ht42") == parse_ref("42") == 42
     assert parse_ref("HT-0") is None and parse_ref("abc") is None
+
+
+@pytest.mark.parametrize("filler", ["ㅤㅤ", "\u3164", "\u115f\u1160", "\uffa0 \uffa0", "\u2800\u2800", " \u3164 "])
+def test_invisible_fillers_are_neither_a_name_nor_a_note(filler: str) -> None:
+    """Issue 14 item 10: blank filler letters look empty and are treated as empty."""
+    assert isinstance(check_name(filler), Invalid)
+    assert isinstance(check_note(filler), Invalid)

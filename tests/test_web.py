@@ -78,6 +78,7 @@ async def file_request(sandbox: Sandbox, user: SandboxUser) -> str:
     await user.send("019203012345")
     slots = await cursor.next()
     await user.press(slots, next(d for d in slots.callback_data if d.startswith("rq:slot:")))
+    await cursor.next()  # the chosen time, said back
     await cursor.next()
     await after_press("rq:note:skip")
     await cursor.next()
@@ -205,6 +206,19 @@ async def test_the_panel_shows_the_match_the_queue_masked_and_campaign_progress(
     assert (campaign["recipients"], campaign["sent"], campaign["failed"], campaign["pending"]) == (1, 1, 0, 0)
     assert campaign["text"] == "Họp dân thôn 3 tối thứ Bảy." and campaign["audience"] == "tất cả người nhận tin"
     assert panel["subscribers"] == 1
+
+
+async def test_lang_en_makes_the_personas_and_the_bot_speak_english(web: WebChat, client: httpx.AsyncClient) -> None:
+    """Issue 10 item 14: with ?lang=en the personas' language_code is English, so the bot answers in English."""
+    setup = (await client.get("/web/setup", params={"lang": "en"})).json()["result"]
+    assert setup["lang"] == "en"
+    sandbox = web.local.sandbox
+    lan = sandbox.get_user(RESIDENT_1.user_id)
+    assert lan.language_code == "en"
+    answer = await lan.ask("/help")
+    assert "How to use this bot" in answer.text
+    await client.get("/web/setup", params={"lang": "vi"})
+    assert lan.language_code == "vi"
 
 
 # --- reset ----------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from datetime import UTC, datetime, time
 
 from bot.campaigns.audience import TOPICS, Audience
@@ -15,6 +16,7 @@ from bot.campaigns.flow import stop_button, village_buttons
 from bot.campaigns.report import progress_text
 from bot.campaigns.schedule import parse_when, tomorrow_morning, tonight
 from bot.campaigns.service import Campaigns
+from bot.content import missing_values
 from bot.dialogue import callbacks as cb
 from bot.dialogue.basics import not_text
 from bot.dialogue.core import Turn
@@ -26,7 +28,8 @@ from storage.campaigns import CampaignRow, Counts, Draft
 log = logging.getLogger(__name__)
 
 for _verb, _nargs in {"cpn": 0, "cpt": 0, "cpu": 1, "cpl": 0, "cpx": 1, "cpr": 1, "cpa": 1, "cpv": 1, "cpo": 1,
-                      "cpw": 1, "cpd": 1, "cph": 1, "cps": 1, "cpk": 0, "cpq": 0}.items():
+                      "cpw": 1, "cpd": 1, "cph": 1, "cps": 1, "cpk": 0, "cpq": 0, "cpe": 0, "cpg": 0,
+                      "cpy": 1}.items():
     cb.register_shape(_verb, _nargs)
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
@@ -113,8 +116,9 @@ async def show_preview(turn: Turn, draft: Draft) -> None:
     text = _("⬆️ This is exactly what residents will receive.\nTo: {n} people ({who})\nWhen: {when}").format(
         n=fmt_number(n, code), who=who.describe(_, service.content.commune), when=when)
     await turn.reply(Out(html.escape(text), ((Button(_("✅ Confirm"), cb.make("cpk")),),
-                                             (Button(_("✏️ Start again"), cb.make("cpn")),
-                                              Button(_("❌ Cancel"), cb.make("cpq"))))))
+                                             (Button(_("✏️ Edit the text"), cb.make("cpe")),
+                                              Button(_("✏️ Start again"), cb.make("cpn"))),
+                                             (Button(_("❌ Cancel"), cb.make("cpq")),))))
 
 
 async def set_time(turn: Turn, draft: Draft, at: datetime | None, repeat: str | None = None) -> None:
@@ -161,6 +165,32 @@ async def take_text(turn: Turn, draft: Draft, body: str, photo: str | None) -> N
     draft.body, draft.html, draft.photo, draft.step = body, markup, photo, "audience"
     await service.store.save_draft(draft)
     await audience_menu(turn, draft)
+
+
+async def offer_template(turn: Turn, draft: Draft, body: str) -> None:
+    """A chosen template: shown as residents will read it, to use as it is or to edit first."""
+    _ = turn._
+    service = campaigns_of(turn)
+    try:
+        markup = service.check_text(body, None)
+    except CampaignError as exc:
+        await turn.reply(html.escape(exc.translated(_)))
+        return
+    draft.body, draft.html, draft.photo, draft.step = body, markup, None, "template"
+    await service.store.save_draft(draft)
+    await turn.reply(Out(markup))
+    await turn.reply(Out(html.escape(_("⬆️ The template. Use it as it is, or edit it first?")),
+                         ((Button(_("➡️ Use it"), cb.make("cpg")), Button(_("✏️ Edit the text"), cb.make("cpe"))),
+                          (Button(_("❌ Cancel"), cb.make("cpq")),))))
+
+
+async def edit_text(turn: Turn, draft: Draft) -> None:
+    """Edit the draft's text: it is sent back as typed (to copy, change and send again)."""
+    _ = turn._
+    draft.step = "text"
+    await campaigns_of(turn).store.save_draft(draft)
+    await turn.reply(Out(html.escape(_("Copy the text below, change it and send it back. To stop: /cancel"))))
+    await turn.reply(Out(html.escape(draft.body or "")))
 
 
 async def consume_draft_text(turn: Turn, text: str) -> bool:
@@ -212,6 +242,14 @@ async def cancel_draft(turn: Turn) -> bool:
     return True
 
 
+def plain_start(markup: str, limit: int = 60) -> str:
+    """The start of an announcement as plain text (no markup), cut at a word boundary."""
+    text = " ".join(html.unescape(re.sub(r"<[^>]*>", " ", markup)).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def campaign_line(_: Translate, service: Campaigns, c: CampaignRow, code: str) -> str:
     statuses = {"scheduled": _("scheduled"), "sending": _("sending"), "paused": _("paused (quiet hours)"),
                 "done": _("sent"), "cancelled": _("cancelled"), "missed": _("missed")}
@@ -219,7 +257,7 @@ def campaign_line(_: Translate, service: Campaigns, c: CampaignRow, code: str) -
     when = service.describe_repeat(c.repeat, _) if c.repeat else fmt_datetime(service.local(at), code)
     who = Audience.parse(c.audience, service.content.commune).describe(_, service.content.commune) \
         if c.audience else ""
-    first_line = " ".join(c.body.split())[:60] or _("(photo)")
+    first_line = plain_start(service.render(c.body)) if c.body.strip() else _("(photo)")
     return (f"<b>#{c.id}</b> — {html.escape(statuses.get(c.status, c.status))} — {html.escape(when)} — "
             f"{html.escape(who)}\n<i>{html.escape(first_line)}</i>")
 
@@ -234,11 +272,8 @@ async def list_campaigns(turn: Turn) -> None:
     code = turn.who.language
     text = "\n\n".join(campaign_line(_, service, c, code) for c in campaigns)
     rows: list[tuple[Button, ...]] = []
-    for c in campaigns:
-        row = [Button(_("📊 #{id}").format(id=c.id), cb.make("cpr", c.id))]
-        if c.status in ("scheduled", "sending", "paused"):
-            row.append(Button(_("❌ Cancel #{id}").format(id=c.id), cb.make("cpx", c.id)))
-        rows.append(tuple(row))
+    for c in campaigns:  # the report only: cancelling is offered on the report, and asks first
+        rows.append((Button(_("📊 #{id}").format(id=c.id), cb.make("cpr", c.id)),))
     await turn.edit_or_reply(Out(text, tuple(rows)))
 
 
@@ -267,7 +302,7 @@ async def on_editor_press(turn: Turn) -> None:
         if template is None:
             turn.toast(_("This button is out of date."))
             return
-        await take_text(turn, new_draft(turn, "text", template.id), template.body, None)
+        await offer_template(turn, new_draft(turn, "text", template.id), template.body)
         return
     if verb == "cpl":
         await list_campaigns(turn)
@@ -277,23 +312,47 @@ async def on_editor_press(turn: Turn) -> None:
         if campaign is None:
             turn.toast(_("This button is out of date."))
             return
-        if verb == "cpx":
-            cancelled = await service.cancel(campaign.id, f"person:{turn.person}")
-            turn.toast(_("Cancelled.") if cancelled else _("It cannot be cancelled any more."))
-            if cancelled:
-                await turn.reply(html.escape(_("Announcement #{id} is cancelled.").format(id=campaign.id)))
+        if verb == "cpx":  # asks first; "yes" is cpy
+            if campaign.status not in ("scheduled", "sending", "paused"):
+                turn.toast(_("It cannot be cancelled any more."))
+                return
+            await turn.reply(Out(html.escape(_("Cancel announcement #{id}? What was not sent yet will not be sent.")
+                                             .format(id=campaign.id)),
+                                 ((Button(_("Yes, cancel it"), cb.make("cpy", campaign.id)),),)))
             return
         report = await service.report(campaign.id)
         assert report is not None
         counts = Counts(sent=report.sent, blocked=report.blocked, failed=report.failed, pending=report.pending)
         state = {"scheduled": "", "sending": "sending", "paused": "paused", "done": "done",
                  "cancelled": "cancelled"}.get(report.status, "")
-        await turn.reply(progress_text(_, campaign.id, counts, report.recipients, turn.who.language, state,
-                                       service.quiet.next_allowed(service.now()) if state == "paused" else None))
+        cancel_row: Buttons = ()
+        if campaign.status in ("scheduled", "sending", "paused"):  # on the report, apart from the list
+            cancel_row = ((Button(_("❌ Cancel #{id}").format(id=campaign.id), cb.make("cpx", campaign.id)),),)
+        await turn.reply(Out(progress_text(_, campaign.id, counts, report.recipients, turn.who.language, state,
+                                           service.quiet.next_allowed(service.now()) if state == "paused" else None),
+                             cancel_row))
+        return
+    if verb == "cpy":
+        campaign = await service.get(int(args[0])) if args[0].isdigit() else None
+        if campaign is None:
+            turn.toast(_("This button is out of date."))
+            return
+        cancelled = await service.cancel(campaign.id, f"person:{turn.person}")
+        turn.toast(_("Cancelled.") if cancelled else _("It cannot be cancelled any more."))
+        if cancelled:
+            await turn.reply(html.escape(_("Announcement #{id} is cancelled.").format(id=campaign.id)))
         return
     draft = await store.draft(turn.person)
     if draft is None:
         turn.toast(_("This button is out of date."))
+        return
+    if verb == "cpe" and draft.step in ("template", "confirm", "audience", "when"):
+        await edit_text(turn, draft)
+        return
+    if verb == "cpg" and draft.step == "template":
+        draft.step = "audience"
+        await store.save_draft(draft)
+        await audience_menu(turn, draft)
         return
     if verb == "cpq":
         await store.delete_draft(turn.person)
@@ -368,6 +427,14 @@ async def confirm(turn: Turn, draft: Draft) -> None:
     _ = turn._
     service = campaigns_of(turn)
     at = None if draft.at is None else datetime.fromtimestamp(draft.at, UTC)
+    missing = missing_values(draft.body or "", service.content.commune)
+    if missing:  # residents would read "(not updated yet…)" in the middle of the announcement
+        await turn.reply(Out(html.escape(_(
+            "This announcement cannot be sent yet: these commune values are empty in content/commune.toml: "
+            "{names}. Ask the administrator to fill them in, or write the text without them.").format(
+            names=", ".join(missing))), ((Button(_("✏️ Edit the text"), cb.make("cpe")),),
+                                         (Button(_("❌ Cancel"), cb.make("cpq")),))))
+        return
     try:
         campaign_id = await service.create(
             draft.body or "", at=at, repeat=draft.repeat, audience=draft.audience or "all", photo=draft.photo,
@@ -381,6 +448,10 @@ async def confirm(turn: Turn, draft: Draft) -> None:
     await service.store.delete_draft(draft.person_id)
     campaign = await service.get(campaign_id)
     assert campaign is not None
+    if draft.at is None and not campaign.repeat:  # "Now": no "scheduled for <a time>"
+        await turn.edit_or_reply(Out(html.escape(_(
+            "Sending now: announcement #{id}. I will report here while it is being sent.").format(id=campaign_id))))
+        return
     when = fmt_datetime(service.local(campaign.first_at), turn.who.language)
     if campaign.repeat:
         when = service.describe_repeat(campaign.repeat, _) + " — " + when

@@ -38,10 +38,10 @@ def progress_text(_: Translate, campaign_id: int, counts: Counts, total: int, la
 
 def summary_text(_: Translate, campaign_id: int, counts: Counts, total: int, lang: str, cancelled: bool,
                  errors: list[str]) -> str:
-    """The final summary, sent as a new message (an edit does not notify the editor)."""
+    """The final summary, sent as a new message (an edit does not notify the editor). The figures are in the
+    report message just above (edited to its final state): the summary does not repeat them."""
     head = (_("Announcement #{id} was cancelled.") if cancelled else _("Announcement #{id} has been sent."))
-    lines = [f"<b>{html.escape(head.format(id=campaign_id))}</b>",
-             html.escape(figures(_, counts, total, lang))]
+    lines = [f"<b>{html.escape(head.format(id=campaign_id))}</b>"]
     if errors:
         lines.append(html.escape(_("Errors (first ones): {errors}").format(errors="; ".join(errors))))
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from bot.cli import gaps as gaps_cli
 from bot.cli.common import print_json
 from bot.config import load_settings
-from bot.content import ContentError, load_content
+from bot.content import ContentError, load_content, missing_values
 from bot.faq.check import run_checks
 from bot.faq.render import render_plain
 from bot.faq.service import Answer, FaqService
@@ -41,6 +41,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         errors = sum(p.severity == "error" for p in problems)
         print(f"{errors} error(s)", file=sys.stderr)
         return 1
+    for template in content.templates.values():  # the editor's dialogue refuses these until filled in
+        missing = missing_values(template.body, content.commune)
+        if missing:
+            print(f"{template.path}:{template.line}: warning: template incomplete, it cannot be sent until "
+                  f"commune.toml has: {', '.join(missing)}")
     print(f"OK ({len(content.faqs)} FAQs, {len(content.templates)} templates)")
     return 0
 

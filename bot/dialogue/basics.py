@@ -93,7 +93,12 @@ async def show_contacts(turn: Turn) -> None:
 
 
 async def not_text(turn: Turn) -> None:
-    """Stickers, photos, voice…: say that only text is understood for now."""
+    """Stickers, photos, voice…: in the middle of a form, its current question again; else say that only
+    text is understood for now."""
+    from bot.helpdesk.flow import repeat_question
+
+    if await repeat_question(turn):
+        return
     if not turn.private:
         return
     if isinstance(turn.event, Other) and turn.event.kind == "unsupported":

@@ -57,6 +57,7 @@ def build_router() -> Router:
     r.presses["fb"] = faq.on_feedback
     r.presses["ask"] = helpdesk.start_request
     r.presses["rq"] = helpdesk.on_form_press
+    r.presses["rqa"] = helpdesk.on_question_press
     r.presses["rs"] = helpdesk.on_status_press
     r.presses["md"] = helpdesk.on_mydata_press
     for verb in ("hq", "hs", "hz"):
@@ -64,7 +65,7 @@ def build_router() -> Router:
     for verb in ("sbok", "sbno", "sbv", "sbvx", "sbt", "sbd", "sbvm", "sbtm", "sbu"):
         r.presses[verb] = subscribers.on_subscriber_press
     for verb in ("cpn", "cpt", "cpu", "cpl", "cpx", "cpr", "cpa", "cpv", "cpo", "cpw", "cpd", "cph", "cps",
-                 "cpk", "cpq"):
+                 "cpk", "cpq", "cpe", "cpg", "cpy"):
         r.presses[verb] = editor_flow.on_editor_press
     # The main menu.
     r.menu = {"faq": faq.browse, "contacts": basics.show_contacts, "request": helpdesk.start_request,
@@ -79,7 +80,9 @@ def build_router() -> Router:
 
     r.presses["mn"] = on_menu_press
     # Open dialogues that read free text, in order (the name is the one storage.identities reports).
-    r.consumers = [("officer_input", officer.consume_text), ("form", helpdesk.consume_text),
+    # A resident's answer to an officer's message comes before the form: it is not a field of a new form.
+    r.consumers = [("officer_input", officer.consume_text), (None, officer.consume_resident_reply),
+                   ("form", helpdesk.consume_text),
                    ("draft", editor_flow.consume_draft_text)]
     r.cancellers = CANCELLERS
     # Free text nobody consumed is a question; everything else.

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 cb.register_shape("rq", 2)  # a choice of the form: step, value
 cb.register_shape("rs", 2)  # /status: cancel | cancel-yes | keep, request id
 cb.register_shape("md", 1)  # /mydata: erase | erase-yes | keep
+cb.register_shape("rqa", 1)  # a question typed into the form: "field" (it is the answer) | "ask" (answer it)
 
 MAX_STATUS = 20
 
@@ -103,13 +104,67 @@ async def on_contact(turn: Turn) -> None:
 
 
 async def consume_text(turn: Turn, text: str) -> bool:
-    """Free text that answers the open form; False when no form is open (the text is then a question)."""
+    """Free text that answers the open form; False when no form is open (the text is then a question).
+    Text that reads like a question (or matches an FAQ strongly) is not saved: the resident is asked."""
     if not turn.private:
         return False
+    strong = turn.svc.faq.ask(text[:200]).status == "answer"
+    if await turn.svc.helpdesk.question_at_step(who(turn), text, turn._, strong):
+        await ask_which(turn, text)
+        return True
     reply = await answer_form(turn, Text(text))
     if not reply.handled:
         return False
     await after(turn, reply)
+    return True
+
+
+async def ask_which(turn: Turn, text: str) -> None:
+    """"Is this your name, or do you want to ask…?" — the FAQ answer one tap away, the form kept."""
+    _ = turn._
+    draft = await turn.svc.helpdesk.store.draft(turn.person)
+    field_name = _(FIELD_NAMES.get(draft.step if draft else "", N_("your answer")))
+    quoted = html.escape(text[:80] + ("…" if len(text) > 80 else ""))
+    await turn.reply(Out(_("Is “{text}” {field}, or do you want to ask a question?").format(
+        text=quoted, field=html.escape(field_name)),
+        ((Button(_("❓ I want to ask"), cb.make("rqa", "ask")),),
+         (Button(_("✍️ It is {field}").format(field=field_name), cb.make("rqa", "field")),))))
+
+
+# What the form asks for, as "Is … {field}" reads it.
+FIELD_NAMES = {"name": N_("your full name"), "note": N_("your note"), "topic": N_("what you need help with"),
+               "village": N_("your village"), "slot": N_("your preferred time"), "consent": N_("your answer")}
+
+
+async def on_question_press(turn: Turn) -> None:
+    """The answer to "is it your name, or a question?": save it as the answer, or answer it and go on."""
+    data = cb.parse(turn.event.data) if isinstance(turn.event, Press) else None
+    if data is None or not await in_private(turn):
+        return
+    pending = await turn.svc.helpdesk.take_pending(who(turn))
+    if pending is None:
+        turn.toast(turn._("This button is out of date."))
+        return
+    text, _step = pending
+    if data.args[0] == "field":
+        await after(turn, await answer_form(turn, Text(text)))
+        return
+    from bot.faq.flow import ask
+
+    await ask(turn, text)
+    await turn.reply(html.escape(turn._("Now let us go on with your request form.")))
+    await send_says(turn, await turn.svc.helpdesk.current_question(who(turn), turn._))
+
+
+async def repeat_question(turn: Turn) -> bool:
+    """A sticker, a photo, a voice message while the form is open: ask the current question again."""
+    if not turn.private or "form" not in turn.who.open:
+        return False
+    says = await turn.svc.helpdesk.current_question(who(turn), turn._)
+    if not says:
+        return False
+    await turn.reply(html.escape(turn._("I can only read text here.")))
+    await send_says(turn, says)
     return True
 
 
@@ -137,6 +192,8 @@ async def show_status(turn: Turn) -> None:
     lines = [render(helpdesk.status_line(r), _) for r in requests[:MAX_STATUS]]
     buttons = tuple((Button(_("❌ Cancel {code}").format(code=ref_code(r.id)), cb.make("rs", "cancel", r.id)),)
                     for r in requests[:MAX_STATUS] if r.is_open)
+    buttons += tuple((Button(_("🔄 Reopen {code}").format(code=ref_code(r.id)), cb.make("rs", "reopen", r.id)),)
+                     for r in requests[:MAX_STATUS] if r.status == "unreachable" and r.anonymised_at is None)
     await turn.reply(Out(_("<b>Your help requests</b>") + "\n" + "\n".join(lines), buttons))
 
 
@@ -144,13 +201,23 @@ async def on_status_press(turn: Turn) -> None:
     """Cancel one of one's own requests from /status (asks once more first)."""
     _ = turn._
     data = cb.parse(turn.event.data) if isinstance(turn.event, Press) else None
-    if data is None or not data.args[1].isdigit() or data.args[0] not in ("cancel", "cancel-yes", "keep"):
+    if data is None or not data.args[1].isdigit() or data.args[0] not in ("cancel", "cancel-yes", "keep",
+                                                                                     "reopen"):
         turn.toast(_("This button is out of date."))
         return
     action, request_id = data.args[0], int(data.args[1])
     code = ref_code(request_id)
     if action == "keep":
         turn.toast(_("Nothing was changed."))
+        return
+    if action == "reopen":
+        reopened = await turn.svc.helpdesk.reopen_own(turn.person, request_id)
+        if reopened is None:
+            turn.toast(_("This request cannot be reopened."))
+            return
+        await turn.reply(Out(_("Your request <b>{code}</b> is open again. A commune officer will contact you.")
+                             .format(code=code), menu=True))
+        await officer_flow.tell_officers_reopened(turn.svc, reopened)
         return
     if action == "cancel":
         await turn.reply(Out(_("Cancel your request <b>{code}</b>?").format(code=code),

@@ -1,6 +1,7 @@
 """The resident's help-request form: steps, questions, buttons, and what each answer does (no I/O).
 
-Steps: consent → topic → name → phone → village → id → slot → note → summary (→ edit → a step → summary).
+Steps: consent → topic (→ problem, for "Something else") → name → phone → village → id → slot → note → summary
+(→ edit → a step → summary).
 `answer` takes the draft and one input (typed text, a button press, a shared contact) and returns what to
 do: keep the changed draft, ask again with a reason, drop the draft, or confirm. Buttons carry
 (step, value); typed text that reads like a button label (with or without diacritics) counts as that
@@ -29,7 +30,10 @@ from bot.helpdesk.validate import (
 from bot.i18n import N_, Translate
 from storage.helpdesk import Draft
 
-STEPS = ("consent", "topic", "name", "phone", "village", "id", "slot", "note", "summary")
+STEPS = ("consent", "topic", "problem", "name", "phone", "village", "id", "slot", "note", "summary")
+# Typed words that make a text a question rather than a name or a note (folded, no diacritics).
+_QUESTION_WORDS = ("thi sao", "lam sao", "the nao", "nhu nao", "o dau", "bao gio", "bao lau", "tai sao",
+                   "vi sao", "duoc khong", "co phai", "la gi", "lam gi", "cach nao", "how do", "what is", "why")
 EDITABLE: dict[str, str] = {
     "topic": N_("What help"),
     "name": N_("Full name"),
@@ -101,6 +105,8 @@ def choices(step: str, draft: Draft, env: Env) -> tuple[tuple[Choice, ...], ...]
     """The buttons of a step (rows)."""
     if step == "consent":
         return ((Choice(msg(N_("✅ I agree")), "yes"),), (Choice(msg(N_("❌ I do not agree")), "no"),))
+    if step == "reuse":
+        return ((Choice(msg(N_("✅ Yes, use them")), "yes"),), (Choice(msg(N_("✏️ No, type them again")), "no"),))
     if step == "topic":
         return tuple((Choice(msg(text), value),) for value, text in TOPICS.items())
     if step == "village":
@@ -137,6 +143,14 @@ def prompt(draft: Draft, env: Env) -> Say:
             "Do you agree?"), days=env.retention_days)
     elif step == "topic":
         text = msg(N_("What do you need help with?"))
+    elif step == "reuse":
+        text = msg(N_("<b>Ask a commune officer for help</b>\n"
+                      "Last time you agreed that the bot writes down your details for the commune police. "
+                      "Use the same ones again?\n• Full name: {name}\n• Phone: {phone}\n"
+                      "They are kept as before (see or erase them with /mydata)."),
+                   name=draft.data.get("name", ""), phone=draft.data.get("phone", ""))
+    elif step == "problem":
+        text = msg(N_("What is the problem? Please describe it in a few words."))
     elif step == "name":
         text = msg(N_("Please type your <b>full name</b>, as on your căn cước card."))
     elif step == "phone":
@@ -168,8 +182,10 @@ def summary_lines(draft: Draft, env: Env) -> tuple[Msg, ...]:
     village = env.commune.village(data.get("village", ""))
     slot = slot_time.slot_from_key(env.commune, data.get("slot", ""), env.now)
     none = msg(N_("(none)"))
+    problem = (msg(N_("Problem: {value}"), value=data["problem"]),) if data.get("problem") else ()
     return (
         msg(N_("What help: {value}"), value=msg(TOPICS.get(data.get("topic", ""), N_("(none)")))),
+        *problem,
         msg(N_("Full name: {value}"), value=data.get("name", "")),
         msg(N_("Phone: {value}"), value=data.get("phone", "")),
         msg(N_("Village: {value}"), value=village.name if village else none),
@@ -192,6 +208,8 @@ def answer(draft: Draft, given: Input, env: Env) -> Outcome:
         return retry(draft, env, msg(N_("Thank you, but I am not asking for a phone number now.")))
     if step == "name":
         return _typed(draft, env, given, check_name)
+    if step == "problem":
+        return _typed(draft, env, given, check_note)
     if step == "phone":
         if isinstance(given, Contact):
             if not given.own:
@@ -215,6 +233,17 @@ def answer(draft: Draft, given: Input, env: Env) -> Outcome:
     return _on_choice(draft, env, value)
 
 
+def reads_like_question(draft: Draft, text: str, env: Env) -> bool:
+    """Typed text that reads like a question, not like an answer to this step (a question mark, or words
+    such as "thì sao", "làm sao", "ở đâu"); a text that names one of the step's choices is an answer."""
+    if draft.step in ("problem", "summary", "edit") or _chosen(draft.step, draft, Text(text), env) is not None:
+        return False
+    if text.strip().endswith("?"):
+        return True
+    typed = f" {words(text)} "
+    return any(f" {phrase} " in typed for phrase in _QUESTION_WORDS)
+
+
 def retry(draft: Draft, env: Env, reason: Msg) -> Outcome:
     """Ask the current question again, saying why."""
     return Outcome("retry", [Say(reason), prompt(draft, env)])
@@ -226,10 +255,16 @@ def advance(draft: Draft, env: Env) -> None:
         draft.step, draft.editing = "summary", False
     else:
         draft.step = STEPS[STEPS.index(draft.step) + 1]
-    # Steps with nothing to choose from (a profile without villages or office slots) are passed over.
+    # Steps with nothing to choose from (a profile without villages or office slots) are passed over; what
+    # the problem is is asked only for "Something else".
     if draft.step in ("village", "slot") and not choices(draft.step, draft, env):
         draft.data[draft.step] = ""
         advance(draft, env)
+    elif draft.step == "problem" and draft.data.get("topic") != "other":
+        draft.data.pop("problem", None)
+        advance(draft, env)
+    elif draft.step in ("name", "phone") and draft.data.get("reused") and draft.data.get(draft.step):
+        advance(draft, env)  # taken from the previous request, as the resident agreed
 
 
 def _store(draft: Draft, env: Env, key: str, value: str, before: list[Say] | None = None) -> Outcome:
@@ -278,7 +313,7 @@ def _chosen(step: str, draft: Draft, given: Input, env: Env) -> str | None:
     typed = words(given.text)
     if not typed:
         return None
-    if step == "consent":
+    if step in ("consent", "reuse"):
         if typed in _NO_WORDS:
             return "no"
         if typed in _YES_WORDS:
@@ -292,6 +327,14 @@ def _chosen(step: str, draft: Draft, given: Input, env: Env) -> str | None:
 
 def _on_choice(draft: Draft, env: Env, value: str) -> Outcome:
     step = draft.step
+    if step == "reuse":
+        if value == "yes":
+            draft.consent_at, draft.step = env.now, "topic"
+            draft.data["reused"] = "1"
+        else:
+            draft.data = {}
+            draft.step = "consent"
+        return Outcome("save", [prompt(draft, env)])
     if step == "consent":
         if value == "no":
             return Outcome("drop", [Say(msg(N_("All right. Nothing was saved. You can still call the commune "
@@ -299,7 +342,14 @@ def _on_choice(draft: Draft, env: Env, value: str) -> Outcome:
         draft.consent_at = env.now
         advance(draft, env)
         return Outcome("save", [prompt(draft, env)])
-    if step in ("topic", "village", "slot"):
+    if step == "slot":
+        slot = slot_time.slot_from_key(env.commune, value, env.now)
+        chosen = [Say(msg(N_("Time chosen: {slot}"), slot=slot_time.slot_label(slot, draft.language)))] if slot else []
+        return _store(draft, env, step, value, chosen)
+    if step == "topic" and value == "other" and draft.editing:
+        draft.data[step], draft.step = value, "problem"  # a changed topic "Something else": what is it?
+        return Outcome("save", [prompt(draft, env)])
+    if step in ("topic", "village"):
         return _store(draft, env, step, value)
     if step == "summary":
         if value == "confirm":

@@ -62,6 +62,8 @@ EVENT_LABELS: dict[str, str] = {
     "cancelled": N_("cancelled"),
     "reposted": N_("posted again to the group"),
     "reminded": N_("reminder sent"),
+    "reopened": N_("reopened by the resident"),
+    "reply": N_("reply from the resident"),
     "anonymised": N_("personal data erased"),
 }
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.dialogue import callbacks as cb
 from bot.dialogue.core import DeliveryError, Turn
-from bot.dialogue.model import Address, Button, Buttons, Out, Press
+from bot.dialogue.model import Address, Button, Buttons, Out, Press, Text
 from bot.dialogue.outbox import Delivery
 from bot.helpdesk.messages import render, render_arg
 from bot.helpdesk.model import EVENT_LABELS, OFFICER_STATUS_LABELS, OUTCOMES, STATUS_LABELS, TOPICS, ref_code
@@ -41,7 +41,9 @@ cb.register_shape("hz", 2)  # mark done: request id, outcome
 GROUP_BATCH = 10        # requests per group notice (Telegram allows ~20 messages a minute in a group)
 QUEUE_LIMIT = 30        # requests listed by /queue
 SWEEP_SECONDS = 60      # how often the jobs look at the database
-ACTIONS = ("claim", "view", "appt", "note", "msg", "done", "unre", "cancel", "cancel-yes")
+ACTIONS = ("claim", "view", "appt", "note", "msg", "done", "unre", "unre-yes", "cancel", "cancel-yes")
+DETAIL_NOTE_CHARS = 100   # a long note or message is shortened in the detail (the history keeps it whole)
+DETAIL_EVENTS = 8         # the detail shows the latest events of the history
 
 
 def group_tr(s: Services) -> Translate:
@@ -193,6 +195,45 @@ async def tell_officers_cancelled(s: Services, request: HelpRequest) -> None:
                 purpose=f"request:{request.id}:officer")
 
 
+async def tell_officers_reopened(s: Services, request: HelpRequest) -> None:
+    """A resident reopened a request closed as "could not reach": the officer who had it is told, or the
+    group notice shows it waiting again."""
+    await refresh_notice(s, request)
+    address = await officer_address(s, request.officer_id) if request.officer_id is not None else None
+    if address is None:
+        return
+    _ = group_tr(s)
+    await s.outbox.send(address, Out(_("The resident reopened request <b>{code}</b> (it was closed as “could not "
+                                       "reach”).").format(code=ref_code(request.id)),
+                                     ((Button(_("📄 Full detail"), cb.make("hq", "view", request.id)),),)),
+                        DEFAULT_LANGUAGE, person=request.officer_id, purpose=f"request:{request.id}:officer")
+
+
+async def consume_resident_reply(turn: Turn, text: str) -> bool:
+    """A resident's answer to an officer's message (a platform reply, or text soon after it, with the request
+    open) goes to that officer through the outbox and into the request's history."""
+    if not turn.private or not turn.person or "officer_input" in turn.who.open:
+        return False
+    s = turn.svc
+    platform_reply = isinstance(turn.event, Text) and bool(turn.event.reply_to)
+    request = await s.helpdesk.reply_target(turn.person, platform_reply)
+    if request is None or request.officer_id is None:
+        return False
+    kept = await s.helpdesk.add_reply(request, text)
+    if kept is None:
+        return False
+    address = await officer_address(s, request.officer_id)
+    if address is not None:
+        _ = group_tr(s)
+        await s.outbox.send(address, Out(_("💬 The resident of <b>{code}</b> answered:\n{text}").format(
+            code=ref_code(request.id), text=html.escape(kept)),
+            ((Button(_("💬 Message the resident"), cb.make("hq", "msg", request.id)),),)),
+            DEFAULT_LANGUAGE, person=request.officer_id, purpose=f"request:{request.id}:officer")
+    await turn.reply(html.escape(turn._("✅ Passed on to the commune officer of your request {code}.").format(
+        code=ref_code(request.id))))
+    return True
+
+
 async def deliver(s: Services, notice: Notice) -> Delivery:
     """Send a resident a notice in their language, through the outbox (retried until delivered)."""
     _ = s.catalogs.gettext(notice.language)
@@ -305,7 +346,7 @@ def detail_html(s: Services, request: HelpRequest, events: list[HelpEvent], deli
         rows.append(_("Appointment: {value}").format(value=html.escape(fmt_datetime(local(r.appointment_at)))))
     if r.outcome:
         rows.append(_("Outcome: {value}").format(value=html.escape(_(OUTCOMES.get(r.outcome, r.outcome)))))
-    rows.append(_("Note from the resident: {value}").format(value=html.escape(r.note or "—")))
+    rows.append(_("Note from the resident: {value}").format(value=html.escape(shorten(r.note or "—", 300))))
     rows.append(_("Sent: {value}").format(value=html.escape(fmt_datetime(local(r.created_at)))))
     if deliveries:
         counts = {status: sum(1 for d in deliveries if d.status == status)
@@ -313,15 +354,35 @@ def detail_html(s: Services, request: HelpRequest, events: list[HelpEvent], deli
         rows.append(html.escape(_("Messages to the resident: {sent} delivered, {pending} waiting to be delivered, "
                                   "{failed} not delivered").format(sent=counts["sent"], pending=counts["pending"],
                                                                    failed=counts["blocked"] + counts["failed"])))
-    history = []
-    for e in events[-15:]:
-        when = f"{fmt_date(local(e.at).date())} {fmt_time(local(e.at).time())}"
-        what = _(EVENT_LABELS[e.kind]) if e.kind in EVENT_LABELS else e.kind
-        text = f"• {html.escape(when)} — {html.escape(what)} ({html.escape(actor_name(r, e.actor, _))})"
-        if e.detail and e.kind in ("note", "message"):
-            text += ": " + html.escape(e.detail)
-        history.append(text)
+    history = [] if len(events) <= DETAIL_EVENTS else [
+        html.escape(_("… {count} earlier events").format(count=len(events) - DETAIL_EVENTS))]
+    for e in events[-DETAIL_EVENTS:]:
+        history.append(event_line(r, e, _))
     return "\n".join(rows) + "\n\n" + _("<b>History</b>") + "\n" + "\n".join(history)
+
+
+def shorten(text: str, limit: int = DETAIL_NOTE_CHARS) -> str:
+    """A long text cut at a word boundary, with "…" (the detail summarises; it never splits the card)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def event_line(r: HelpRequest, e: HelpEvent, _: Translate) -> str:
+    """One line of the history: when, what, who, and what it was (a note shortened, an appointment's time)."""
+    when = f"{fmt_date(local(e.at).date())} {fmt_time(local(e.at).time())}"
+    what = _(EVENT_LABELS[e.kind]) if e.kind in EVENT_LABELS else e.kind
+    text = f"• {html.escape(when)} — {html.escape(what)} ({html.escape(actor_name(r, e.actor, _))})"
+    if e.detail and e.kind in ("note", "message", "reply"):
+        text += ": " + html.escape(shorten(e.detail))
+    elif e.detail and e.kind == "scheduled":
+        try:
+            moment = datetime.fromisoformat(e.detail)
+            text += ": " + html.escape(f"{fmt_date(moment.date())} {fmt_time(moment.time())}")
+        except ValueError:
+            pass
+    return text
 
 
 def actor_name(request: HelpRequest, actor: str, _: Translate) -> str:
@@ -406,6 +467,10 @@ async def on_officer_press(turn: Turn) -> None:
     elif action == "cancel-yes":
         await finish_action(turn, await helpdesk.cancel_by_officer(request_id, turn.person))
     elif action == "unre":
+        await turn.reply(Out(_("Close request <b>{code}</b> as “could not reach the resident”? The resident will "
+                               "be told and can reopen it.").format(code=ref_code(request_id)),
+                             ((Button(_("Yes, close it"), cb.make("hq", "unre-yes", request_id)),),)))
+    elif action == "unre-yes":
         await finish_action(turn, await helpdesk.unreachable(request_id, turn.person))
     elif action == "hs":
         moment = from_stamp(turn.svc.content.commune, arg)
@@ -467,8 +532,10 @@ async def ask_input(turn: Turn, request_id: int, kind: str) -> None:
     times = s.helpdesk.appointment_choices(request) if request else []
     buttons = tuple((Button(f"{fmt_date(t.date())} {fmt_time(t.time())}", cb.make("hs", request_id, stamp(t))),)
                     for t in times[:6])
-    await turn.reply(Out(_("Appointment for <b>{code}</b>: choose a time, or type one like “02/12 8:30”. "
-                           "(/cancel to stop)").format(code=code), buttons))
+    example = times[0] if times else datetime.fromtimestamp(s.helpdesk.clock(), s.content.commune.tzinfo)
+    typed = f"{example:%d/%m} {fmt_time(example.time())}"  # an example that is always ahead, in office hours
+    await turn.reply(Out(_("Appointment for <b>{code}</b>: choose a time, or type one like “{example}”. "
+                           "(/cancel to stop)").format(code=code, example=typed), buttons))
 
 
 async def finish_action(turn: Turn, change: Change) -> None:
@@ -494,8 +561,14 @@ async def finish_action(turn: Turn, change: Change) -> None:
     else:
         saved = _("✅ Saved. The message to the resident could not be delivered (the resident may have blocked "
                   "the bot).")
-    await turn.reply(html.escape(saved))
-    await send_detail(turn, change.request.id, turn.who.address)
+    # What changed, with the next options — not the whole detail card again (it is one tap away).
+    r = change.request
+    changed = [f"<b>{ref_code(r.id)}</b> — " + html.escape(_("State: {value}").format(
+        value=_(OFFICER_STATUS_LABELS[r.status])))]
+    if r.status == "scheduled" and r.appointment_at:
+        changed.append(html.escape(_("Appointment: {value}").format(value=fmt_datetime(local(r.appointment_at)))))
+    buttons = (*detail_buttons(r, _), (Button(_("📄 Full detail"), cb.make("hq", "view", r.id)),))
+    await turn.reply(Out(html.escape(saved) + "\n" + "\n".join(changed), buttons))
     if change.request.status == "cancelled":  # the only change the group notice shows after the claim
         await refresh_notice(turn.svc, change.request)
 

@@ -50,6 +50,8 @@ from storage.staff import Staff
 log = logging.getLogger(__name__)
 
 STALE = msg(N_("This button is out of date."))
+REPLY_WINDOW_SECONDS = 30 * 60        # plain text this soon after an officer's message answers it
+REPLY_HORIZON_SECONDS = 7 * 24 * 3600  # a platform reply to it, this long after
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,13 @@ class HelpdeskService:
                     form.prompt(draft, env)]
         if await self.store.open_count(who.person_id) >= MAX_OPEN:
             return [self._too_many()]
-        draft = await self.store.start_draft(who.person_id, who.chat_id, who.language, "consent", now,
-                                             who.channel)
+        previous = next((r for r in await self.store.for_person(who.person_id)
+                         if r.anonymised_at is None and r.full_name and r.phone), None)
+        draft = await self.store.start_draft(who.person_id, who.chat_id, who.language,
+                                             "reuse" if previous else "consent", now, who.channel)
+        if previous is not None:  # a second request: offer the consent, name and phone given last time
+            draft.data.update(name=previous.full_name, phone=previous.phone)
+            await self.store.save_draft(draft)
         return [form.prompt(draft, env)]
 
     async def answer(self, who: Who, given: Input, translate: Translate) -> Reply:
@@ -160,6 +167,38 @@ class HelpdeskService:
             if not await self.store.save_draft(draft):  # cancelled meanwhile (another device)
                 return Reply(toast=STALE)
         return Reply(outcome.says, toast=outcome.toast)
+
+    async def question_at_step(self, who: Who, text: str, translate: Translate, strong_faq: bool) -> bool:
+        """Text typed into the open form that may be a question, not an answer (it reads like one, or an FAQ
+        matches it strongly): it is kept aside and the resident is asked which it is."""
+        now = self.clock()
+        draft = await self._live_draft(who.person_id, now)
+        if draft is None or draft.step in ("problem", "summary", "edit", "phone", "id"):
+            return False
+        env = self._env(now, translate, who)
+        if form._chosen(draft.step, draft, Text(text), env) is not None:
+            return False
+        if not (form.reads_like_question(draft, text, env) or (strong_faq and draft.step == "name")):
+            return False
+        draft.data["pending"] = text[:500]
+        draft.updated_at = now
+        return await self.store.save_draft(draft)
+
+    async def take_pending(self, who: Who) -> tuple[str, str] | None:
+        """The text kept aside by `question_at_step` and the step it was typed at (removed from the draft)."""
+        draft = await self.store.draft(who.person_id)
+        if draft is None or "pending" not in draft.data:
+            return None
+        text = draft.data.pop("pending")
+        draft.updated_at = self.clock()
+        await self.store.save_draft(draft)
+        return text, draft.step
+
+    async def current_question(self, who: Who, translate: Translate) -> list[Say]:
+        """The open form's current question again (after a sticker, or after an FAQ answer)."""
+        now = self.clock()
+        draft = await self._live_draft(who.person_id, now)
+        return [form.prompt(draft, self._env(now, translate, who))] if draft is not None else []
 
     async def cancel_form(self, user_id: int) -> bool:
         """/cancel: drop the half-filled form; True when there was one."""
@@ -200,7 +239,7 @@ class HelpdeskService:
             slot_date=slot.day.isoformat() if slot else None,
             slot_start=slot.start.strftime("%H:%M") if slot else None,
             slot_end=slot.end.strftime("%H:%M") if slot else None,
-            note=data.get("note") or None, consent_at=draft.consent_at)
+            note=self._note(data), consent_at=draft.consent_at)
         try:
             request = await self.store.create(new, MAX_OPEN, env.now)
         except DraftGone:
@@ -210,6 +249,12 @@ class HelpdeskService:
         log.info("help request %s created: %s, %s, phone %s", ref_code(request.id), request.topic,
                  request.village, mask_phone(request.phone))
         return Reply([self._confirmation(request)], created=request)
+
+    @staticmethod
+    def _note(data: dict[str, str]) -> str | None:
+        """The note the officer reads: what the problem is ("Something else"), then the resident's note."""
+        problem = data.get("problem") if data.get("topic") == "other" else None
+        return "\n".join(part for part in (problem, data.get("note")) if part) or None
 
     def _confirmation(self, request: HelpRequest) -> Say:
         return Say(msg(N_(
@@ -279,6 +324,45 @@ class HelpdeskService:
             log.info("help request %s cancelled by the resident", ref_code(request_id))
         return done
 
+    async def reopen_own(self, user_id: int, request_id: int) -> HelpRequest | None:
+        """The resident reopens a request closed as "could not reach" (from /status), no new form needed:
+        back to the officer who had it, or to the queue."""
+        request = await self.store.get(request_id)
+        if request is None or request.person_id != user_id or request.anonymised_at is not None:
+            await self.staff.audit(f"person:{user_id}", "access.refused", f"request:{request_id}", "resident reopen")
+            return None
+        status = "claimed" if request.officer_id else "new"
+        done = await self.store.transition(request_id, ("unreachable",), status, "resident", "reopened", None,
+                                           self.clock(), closed_at=None, appointment_at=None)
+        if done is not None:
+            log.info("help request %s reopened by the resident", ref_code(request_id))
+        return done
+
+    async def reply_target(self, user_id: int, platform_reply: bool) -> HelpRequest | None:
+        """The open request a resident's text answers: the one whose officer last wrote to them, when the
+        text is a platform reply to the bot, or comes within REPLY_WINDOW_SECONDS of that message."""
+        now = self.clock()
+        latest: tuple[float, HelpRequest] | None = None
+        for request in await self.store.for_person(user_id):
+            if not request.is_open or request.officer_id is None:
+                continue
+            written = [e.at for e in await self.store.events(request.id) if e.kind == "message"]
+            if written and (latest is None or written[-1] > latest[0]):
+                latest = (written[-1], request)
+        if latest is None:
+            return None
+        window = REPLY_HORIZON_SECONDS if platform_reply else REPLY_WINDOW_SECONDS
+        return latest[1] if now - latest[0] <= window else None
+
+    async def add_reply(self, request: HelpRequest, text: str) -> str | None:
+        """Keep a resident's reply in the request's history; the cleaned text, or None when it is empty."""
+        note = check_note(text)
+        if isinstance(note, Invalid):
+            return None
+        if not await self.store.add_event(request.id, "resident", "reply", note, self.clock(), only_if=OPEN):
+            return None
+        return note
+
     def draft_lines(self, draft: Draft, translate: Translate) -> tuple[Msg, ...]:
         """The answers of a half-filled form, one line each (for /mydata)."""
         return form.summary_lines(draft, self._env(self.clock(), translate))
@@ -340,11 +424,21 @@ class HelpdeskService:
     async def schedule(self, request_id: int, officer_id: int, moment: datetime) -> Change:
         """Book the appointment; the resident is told the date and time (and reminded the evening before)."""
         now = self.clock()
-        problem = slot_time.appointment_problem(moment, now)
-        if problem == "past":
-            return Change(None, problem=msg(N_("That time has already passed. Please choose a later time.")))
+        before = await self.store.get(request_id)
+        # A time that cannot be used keeps the request (the officer is still asked for a time).
+        problem = slot_time.office_problem(self.commune, moment, now)
         if problem == "far":
-            return Change(None, problem=msg(N_("That is more than 90 days away. Please choose an earlier time.")))
+            return Change(before, problem=msg(N_("That is more than 90 days away. Please choose an earlier time.")))
+        if problem is not None:
+            start = max(moment, slot_time.local_now(self.commune, now))
+            suggestion = slot_time.next_office_time(self.commune, start)
+            free = self.when(suggestion.timestamp(), "vi") if suggestion else msg(N_("(none)"))
+            if problem == "past":
+                return Change(before, problem=msg(N_(
+                    "That time has already passed. The next office time is {when}."), when=free))
+            return Change(before, problem=msg(N_(
+                "The office is closed then (office days and hours: {hours}). The next office time is {when}."),
+                hours=self.commune.values.get("office_hours") or "—", when=free))
         at = moment.timestamp()
         remind = slot_time.reminder_at(self.commune, at)
         request = await self.store.transition(
@@ -355,6 +449,13 @@ class HelpdeskService:
             return await self._not_applicable(request_id)
         await self.staff.audit(f"person:{officer_id}", "request.schedule", f"request:{request_id}",
                                moment.isoformat(timespec="minutes"))
+        if before is not None and before.status == "scheduled" and before.appointment_at \
+                and before.appointment_at != at:
+            return Change(request, self._notice(request, msg(N_(
+                "📅 Your appointment for request <b>{code}</b> has changed: from {old} to {when}, at {place}.\n"
+                "Please bring your căn cước card and the phone whose SIM card is in your own name."),
+                code=ref_code(request_id), old=self.when(before.appointment_at, request.language),
+                when=self.when(at, request.language), place=self.place())))
         return Change(request, self._notice(request, msg(N_(
             "📅 Appointment for your request <b>{code}</b>: {when}, at {place}.\n"
             "Please bring your căn cước card and the phone whose SIM card is in your own name."),
@@ -403,7 +504,7 @@ class HelpdeskService:
         await self.staff.audit(f"person:{officer_id}", "request.unreachable", f"request:{request_id}")
         return Change(request, self._notice(request, msg(N_(
             "📞 The commune officer tried to call you about your request <b>{code}</b> at {phone} but could not "
-            "reach you, so the request was closed. If you still need help, send a new one with /request."),
+            "reach you, so the request was closed. If you still need help, reopen it in /status."),
             code=ref_code(request_id), phone=request.phone)))
 
     async def cancel_by_officer(self, request_id: int, officer_id: int) -> Change:

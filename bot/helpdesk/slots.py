@@ -153,3 +153,40 @@ def appointment_problem(moment: datetime, now: float) -> str | None:
     if moment.timestamp() > now + APPOINTMENT_HORIZON_DAYS * 86400:
         return "far"
     return None
+
+
+def in_office(commune: Commune, moment: datetime) -> bool:
+    """The moment falls on a working day (holidays excluded) inside one of the office slots."""
+    local = moment.astimezone(commune.tzinfo)
+    if not is_working_day(commune, local.date()):
+        return False
+    return any(start <= local.time() < end for start, end in commune.office_slots)
+
+
+def next_office_time(commune: Commune, after: datetime) -> datetime | None:
+    """The first office time at or after `after` (a slot's start, or the next half hour inside a slot)."""
+    tz = commune.tzinfo
+    local = after.astimezone(tz)
+    rounded = local.replace(second=0, microsecond=0)
+    if rounded < local or rounded.minute % 30:
+        rounded += timedelta(minutes=30 - rounded.minute % 30)
+    day = rounded.date()
+    for _ in range(400):
+        if is_working_day(commune, day):
+            for start, end in commune.office_slots:
+                begin = datetime.combine(day, start, tz)
+                finish = datetime.combine(day, end, tz)
+                if rounded < finish:
+                    return max(begin, rounded)
+        day += timedelta(days=1)
+    return None
+
+
+def office_problem(commune: Commune, moment: datetime, now: float) -> str | None:
+    """'past', 'far', 'closed' (not a working day or outside office hours) or None when the time can be used."""
+    problem = appointment_problem(moment, now)
+    if problem is not None:
+        return problem
+    if commune.office_slots and commune.office_weekdays and not in_office(commune, moment):
+        return "closed"
+    return None

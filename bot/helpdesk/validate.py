@@ -20,9 +20,11 @@ NOTE_MAX = 500
 MOBILE_PREFIXES = ("03", "05", "07", "08", "09")
 OLDEST_AGE = 120
 
-# Zero-width and other invisible characters that phones insert; removed before any check.
+# Zero-width and other invisible characters that phones insert, and the blank "filler" letters people use to
+# look empty (Hangul fillers U+115F, U+1160, U+3164, U+FFA0; the blank Braille pattern U+2800): removed before
+# any check, so a name or a note made only of them is empty.
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f"
-                        "\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]")
+                        "\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SEPARATORS = re.compile(r"[\s.\-()/]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")

@@ -271,6 +271,7 @@ class WebChat:
         return _json({"ok": False, "error": "no such endpoint"}, 404)
 
     def setup(self, lang: str) -> dict[str, Any]:
+        self.speak(lang)
         commune = self.local.app.bot_data.svc.content.commune if self.local.app.bot_data.services else None
         return {
             "personas": [v.to_json() for v in views()],
@@ -280,6 +281,14 @@ class WebChat:
             "labels": self.labels(lang),
             "lang": lang,
         }
+
+    def speak(self, lang: str) -> None:
+        """The personas speak the page's language: their Telegram language_code, which the bot answers in."""
+        world = self.local.sandbox.world
+        for p in PERSONAS:
+            user = world.users.get(p.user_id)
+            if user is not None and user.language_code != lang:
+                world.add_user(p.user_id, user.first_name, user.last_name, user.username, lang)
 
     async def panel(self, user_id: int | None, lang: str = "vi") -> dict[str, Any]:
         """What a maintainer watches while testing; personal data masked."""
