@@ -458,7 +458,8 @@ async def test_the_page_has_a_zalo_phone_talking_to_the_same_bot(web: WebChat, c
     page = (await client.get("/")).text
     assert 'id="zalo-messages"' in page and "zalo.js" in page and "Cùng bot trên Zalo" in page
     assert (await client.get("/zalo.js")).status_code == 200
-    sent = await client.post("/sandbox/zalo/send", json={"user": "7a1c0e5b9d3f2a68", "name": "Bà Lan", "text": "/start"})
+    lan = {"user": "7a1c0e5b9d3f2a68", "name": "Bà Lan", "text": "/start"}
+    sent = await client.post("/sandbox/zalo/send", json=lan)
     assert sent.json()["ok"]
 
     async def answered() -> bool:
