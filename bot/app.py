@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class StartError(Exception):
+    """A channel cannot start (a refused token, an unreachable API): one clear line for the operator."""
+
+
 class Runtime:
     """Start and stop everything the settings ask for. `services` may be given (tests, the sandbox)."""
 

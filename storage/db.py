@@ -51,12 +51,18 @@ class Database:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration script and its record
         # are one transaction (executescript would otherwise commit first).
         self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=10000")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
-        await self.migrate()
+        try:
+            self._conn.row_factory = aiosqlite.Row
+            await self._conn.execute("PRAGMA journal_mode=WAL")
+            await self._conn.execute("PRAGMA foreign_keys=ON")
+            await self._conn.execute("PRAGMA busy_timeout=10000")
+            await self._conn.execute("PRAGMA synchronous=NORMAL")
+            await self.migrate()
+        except BaseException:
+            # A read-only or full data folder: close the connection (its thread would keep the process
+            # alive, and systemd would never restart it), then let the error out.
+            await self.close()
+            raise
         return self
 
     async def close(self) -> None:

@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 from typing import Any
 
 from bot import runlock
 from bot.config import Settings, load_settings
+from bot.content import ContentError
 from bot.logs import setup_logging
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,17 @@ async def wait_for_signal() -> None:
 
 async def serve(settings: Settings) -> None:
     """Run the channels the tokens ask for (Telegram, Zalo or both) until a signal arrives."""
-    from bot.app import Runtime
+    from bot.app import Runtime, StartError
 
     runtime = Runtime(settings)
-    await runtime.start()
+    try:
+        await runtime.start()
+    except ContentError as exc:
+        raise StartupError(f"the content has errors; fix them (python -m bot content check):\n{exc}") from None
+    except (sqlite3.Error, OSError) as exc:
+        raise StartupError(f"cannot use the database in {settings.data_dir}: {exc}") from None
+    except StartError as exc:  # a channel could not start (a refused token, an unreachable API)
+        raise StartupError(str(exc)) from None
     log.info("bot running; stop with Ctrl+C")
     try:
         await wait_for_signal()
@@ -67,7 +76,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     except runlock.AlreadyRunning as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # one line, no traceback: systemd restarts us
+        return 1
     return 0
+
+
+class StartupError(Exception):
+    """A known reason the bot cannot start (bad content, an unusable data folder, a refused token)."""
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

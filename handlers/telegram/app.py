@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -139,7 +140,16 @@ def build_application(settings: Settings, services: Services | None = None, owns
 
 async def start_app(app: App, poll_interval: float = 0.0, poll_timeout: int = 10) -> None:
     """Initialise, run post_init, start handlers and long polling (what run_polling does, minus the loop)."""
-    await app.initialize()
+    try:
+        await app.initialize()
+    except InvalidToken as exc:
+        from bot.app import StartError
+
+        raise StartError(f"Telegram refused BOT_TOKEN ({exc}); check the token") from None
+    except NetworkError as exc:
+        from bot.app import StartError
+
+        raise StartError(f"Telegram Bot API unreachable: {exc}") from None
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()

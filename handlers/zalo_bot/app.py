@@ -15,6 +15,7 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.app import StartError
 from bot.config import Settings
 from bot.dialogue.core import Conversation
 from bot.dialogue.people import identifier
@@ -31,7 +32,7 @@ SEEN = 5000           # message ids remembered for de-duplication
 MAX_PENDING = 1000    # updates waiting per process before new ones are refused (logged)
 
 
-class ZaloStartError(Exception):
+class ZaloStartError(StartError):
     """The channel cannot start (bad token, unreachable API): one clear line for the operator."""
 
 
