@@ -47,5 +47,7 @@ class Residents:
     async def forget(self, person_id: int) -> None:
         """Erase what identifies the resident (used by /mydata erasure)."""
         async with self.db.transaction() as tx:
-            await tx.execute("UPDATE questions SET person_id = NULL WHERE person_id = ?", (person_id,))
+            # The texts go too (a typed name or address may be inside); topic, score and time stay for counts.
+            await tx.execute("UPDATE questions SET person_id = NULL, text = '', folded = '' WHERE person_id = ?",
+                             (person_id,))
             await tx.execute("UPDATE feedback SET person_id = NULL WHERE person_id = ?", (person_id,))
