@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 60.0
+FIRST_SECONDS = 3.0
 Clock = Callable[[], datetime]
 
 
@@ -127,4 +128,4 @@ def start_jobs(svc: Services, clock: Clock | None = None) -> None:
     async def check() -> None:
         await tick(svc, now_of())
 
-    svc.jobs.every(CHECK_SECONDS, check, first=3.0, name="monthly-report")
+    svc.jobs.every(CHECK_SECONDS, check, first=FIRST_SECONDS, name="monthly-report")
