@@ -9,7 +9,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from bot.dialogue.core import Refused
 from bot.dialogue.model import Capabilities, Out, Sent
 from bot.dialogue.render import Rendered
 from bot.report import schedule
-from bot.report.config import parse_report
+from bot.report.config import ReportConfig, parse_report
 from bot.services import Services, build_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,9 +216,11 @@ def test_json_figures_equal_independent_sql_counts(data: Path, tmp_path: Path,
     assert r["by_village"] == want["requests"]["by_village"]
     assert r["by_topic"] == want["requests"]["by_topic"]
     assert sum(sum(v.values()) for v in r["by_village_status"].values()) == r["received"]
-    # medians by hand: appointments 2.0, 1.0, 2.5, 1.0 days -> 1.5; closes in November: 3, 4, 1, 20 -> 3.5
+    # medians by hand: appointments of November's requests 2.0, 1.0, 2.5, 1.0 days -> 1.5; closed (done or
+    # unreachable) in November: 3, 4, 1 days, and October's request closed on 2 November (2) -> 2.5 (the one
+    # closed after 20 days closes in December)
     assert r["median_days_to_appointment"] == 1.5
-    assert r["median_days_to_close"] == 3.5
+    assert r["median_days_to_close"] == 2.5
     c = got["campaigns"]
     assert {k: c[k] for k in ("sent", "recipients", "delivered", "blocked", "failed")} == {
         k: want["campaigns"][k] for k in ("sent", "recipients", "delivered", "blocked", "failed")}
@@ -230,7 +232,7 @@ def test_json_figures_equal_independent_sql_counts(data: Path, tmp_path: Path,
     assert s["by_channel"]["zalo"] == want["subscribers"]["zalo"]
     assert sum(s["by_village"].values()) == s["at_month_end"]
     # the figures as this test's data was built: worked out by hand as well
-    assert (r["received"], r["done"], r["open_at_month_end"], c["sent"], c["recipients"]) == (9, 3, 5, 2, 13)
+    assert (r["received"], r["done"], r["open_at_month_end"], c["sent"], c["recipients"]) == (9, 3, 6, 2, 13)
 
 
 def _docx_text(path: Path) -> str:
@@ -373,7 +375,8 @@ async def test_no_reminder_when_someone_opened_a_newer_copy(data: Path) -> None:
     try:
         await add_staff(svc)
         assert await schedule.tick(svc, at(5, 8)) == ["sent 2026-11"]
-        await svc.reports.write("2026-11", data / "mine")  # the officer ran `report monthly` on the 6th
+        # the officer ran `report monthly` on the 6th
+        await svc.reports.write("2026-11", data / "mine", at=at(6, 10).timestamp())
         assert await schedule.tick(svc, at(8, 8)) == []
         assert len(telegram.sent) == 2
     finally:
@@ -395,9 +398,9 @@ async def test_the_job_fires_at_the_configured_time_with_a_controlled_clock(
         data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real repeating job (started with the core's jobs) on a clock the test moves."""
     svc, telegram, _zalo = await open_bot(data)
-    report = svc.content.commune.report
-    monkeypatch.setattr(svc.content.commune, "report", type(report)(send_day=3, send_time=time(14, 30),
-                                                                    remind_day=4, remind_time=time(9, 0)))
+    config = ReportConfig(send_day=3, send_time=time(14, 30), remind_day=4, remind_time=time(9, 0))
+    svc.content = replace(svc.content, commune=replace(svc.content.commune, report=config))
+    svc.reports.content = svc.content
     monkeypatch.setattr(schedule, "CHECK_SECONDS", 0.01)
     monkeypatch.setattr(schedule, "FIRST_SECONDS", 0.0)
     now = [at(3, 14, 29)]

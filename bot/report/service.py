@@ -38,7 +38,8 @@ class MonthlyReports:
         return await self.monthly(month_name(local.year, local.month))
 
     async def write(self, month: str, out_dir: Path | None = None, language: str = DEFAULT_LANGUAGE,
-                    today: date | None = None, opened: bool = True) -> tuple[Path, dict[str, Any]]:
+                    today: date | None = None, opened: bool = True,
+                    at: float | None = None) -> tuple[Path, dict[str, Any]]:
         """Write the .docx of `month` (and its chart) into `out_dir`; returns its path and the figures.
         `opened` records that someone asked for it (that stops the reminder)."""
         year, mon = parse_month(month)
@@ -48,5 +49,5 @@ class MonthlyReports:
         document = ReportDocument(self.content.commune, self.config, self.catalogs.gettext(language), groups)
         path = document.write(figures, previous, out_dir or self.reports_dir, today)
         if opened:
-            await self.store.log(figures["month"], "opened", path=str(path))
+            await self.store.log(figures["month"], "opened", path=str(path), at=at)
         return path, figures
