@@ -21,7 +21,7 @@ from docx import Document
 from bot.cli import main
 from bot.config import Settings
 from bot.content import read_content
-from bot.dialogue.core import Refused
+from bot.dialogue.core import Refused, TryLater
 from bot.dialogue.model import Capabilities, Out, Sent
 from bot.dialogue.render import Rendered
 from bot.report import schedule
@@ -390,6 +390,25 @@ async def test_a_channel_that_refuses_the_file_gets_the_summary(data: Path) -> N
         await add_staff(svc)
         assert await schedule.tick(svc, at(5, 8)) == ["sent 2026-11"]
         assert telegram.sent and all(doc is None and "Tệp báo cáo" in text for _, text, doc in telegram.sent)
+    finally:
+        await svc.db.close()
+
+
+async def test_a_temporary_failure_is_tried_again_at_the_next_check(data: Path) -> None:
+    svc, telegram, zalo = await open_bot(data)
+    try:
+        await add_staff(svc)
+        working = telegram.send
+
+        async def down(chat: str, message: Rendered, out: Out) -> Sent:
+            raise TryLater("network down")
+
+        telegram.send = down  # type: ignore[method-assign]
+        zalo.send = down  # type: ignore[method-assign]
+        assert await schedule.tick(svc, at(5, 8)) == []
+        telegram.send = working  # type: ignore[method-assign]
+        assert await schedule.tick(svc, at(5, 8, 1)) == ["sent 2026-11"]
+        assert len(telegram.sent) == 2
     finally:
         await svc.db.close()
 

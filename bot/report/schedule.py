@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.dialogue.core import DeliveryError, Refused
+from bot.dialogue.core import Blocked, DeliveryError
 from bot.dialogue.model import Address, Out
 from bot.i18n import TZ, fmt_number
 from bot.report.figures import month_name, shift
@@ -49,7 +49,9 @@ async def tick(svc: Services, now: datetime) -> list[str]:
     sent_at = await store.logged(month, "sent")
     if sent_at is None:
         path, figures = await reports.write(month, opened=False, today=local.date())
-        count = await _deliver(svc, month, path, figures, reminder=False)
+        count, retry = await _deliver(svc, month, path, figures, reminder=False)
+        if count == 0 and retry:
+            return done
         if await store.log(month, "sent", recipients=count, path=str(path), at=now.timestamp()):
             log.info("monthly report %s sent to %d chat(s)", month, count)
             done.append(f"sent {month}")
@@ -60,7 +62,9 @@ async def tick(svc: Services, now: datetime) -> list[str]:
     if opened is not None and opened > sent_at:
         return done
     path, figures = await reports.write(month, opened=False, today=local.date())
-    count = await _deliver(svc, month, path, figures, reminder=True)
+    count, retry = await _deliver(svc, month, path, figures, reminder=True)
+    if count == 0 and retry:
+        return done
     if await store.log(month, "reminded", recipients=count, path=str(path), at=now.timestamp()):
         log.info("monthly report %s: reminder sent to %d chat(s)", month, count)
         done.append(f"reminded {month}")
@@ -68,12 +72,13 @@ async def tick(svc: Services, now: datetime) -> list[str]:
 
 
 async def _deliver(svc: Services, month: str, path: object, figures: dict[str, object],
-                   reminder: bool) -> int:
-    """Send to every admin's and editor's chat on a running channel; the number of chats reached."""
+                   reminder: bool) -> tuple[int, bool]:
+    """Send to every admin's and editor's chat on a running channel: the number of chats reached, and
+    whether a temporary failure is worth another try (when nobody was reached, the next check tries again)."""
     from pathlib import Path
 
     assert isinstance(path, Path)
-    reached = 0
+    reached, retry = 0, False
     for channel, chat, language in await svc.reports.store.staff_chats(svc.settings.admin_ids):
         if channel not in svc.channels.ports:
             continue
@@ -86,16 +91,17 @@ async def _deliver(svc: Services, month: str, path: object, figures: dict[str, o
         try:
             try:
                 await svc.channels.send(Address(channel, chat), out, language)
-            except Refused:
-                if out.document is None:
+            except DeliveryError as exc:  # the file did not go through: the summary and the path still may
+                if out.document is None or isinstance(exc, Blocked):
                     raise
                 await svc.channels.send(Address(channel, chat), replace(out, document=None,
                                                                          text=f"{text}\n\n{where}"), language)
             reached += 1
         except DeliveryError as exc:
+            retry = retry or exc.retry
             log.warning("monthly report %s: a %s chat could not be reached: %s", month, channel,
                         type(exc).__name__)
-    return reached
+    return reached, retry
 
 
 def summary(_: Callable[[str], str], month: str, figures: dict[str, object], language: str,
