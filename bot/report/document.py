@@ -254,7 +254,8 @@ class ReportDocument:
         self._cell_lines(table.cell(1, 0), [(_("No.: …/{symbol}").format(symbol=self.config.symbol),
                                              False, False, 13)])
         when = (_("{place}, day {day} month {month} year {year}").format(
-            place=_place(self.commune, self.config), day=f"{today.day:02d}", month=f"{today.month:02d}",
+            place=_place(self.commune, self.config), day=f"{today.day:02d}",
+            month=f"{today.month:02d}" if today.month < 3 else str(today.month),  # Decree 30: 01, 02, 3 … 12
             year=today.year) if today else _("{place}, day … month … year …").format(
             place=_place(self.commune, self.config)))
         self._cell_lines(table.cell(1, 1), [(when, False, True, 14)])
