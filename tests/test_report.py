@@ -265,9 +265,16 @@ def test_docx_has_the_administrative_layout_tables_and_chart(data: Path, tmp_pat
     # counts only: none of the personal data in the database reaches the document
     for secret in (SECRET_NAME, SECRET_PHONE, SECRET_ID, "0912"):
         assert secret not in text
+
+
+def test_libreoffice_opens_the_docx(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Converted to PDF by LibreOffice (where installed), with the chart in it."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         pytest.skip("LibreOffice is not installed: the PDF conversion is not tried")
+    out = tmp_path / "out"
+    assert run_cli(capsys, "report", "monthly", "--month", MONTH, "--out", str(out))[0] == 0
+    path = out / "bao-cao-de-an-06-2026-11.docx"
     pdf_dir = tmp_path / "pdf"
     subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
                     "--outdir", str(pdf_dir), str(path)], check=True, timeout=180, capture_output=True)

@@ -160,7 +160,7 @@ class ReportDocument:
         rows = self._village_rows(figures)
         self._simple(doc, (_("No."), _("Village"), *(lbl for _s, lbl in statuses), _("Total")),
                      [(str(i + 1), self.villages.get(v, v), *(_num(row.get(s, 0)) for s, _l in statuses),
-                       _num(sum(row.values()))) for i, (v, row) in enumerate(rows)])
+                       _num(sum(row.values()))) for i, (v, row) in enumerate(rows)], size=10)
         doc.add_picture(BytesIO(chart), width=Mm(160))
         doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
         legend = "; ".join(f"{_(COLOUR_NAMES[i])}: {lbl}" for i, (_s, lbl) in enumerate(statuses)
@@ -305,17 +305,17 @@ class ReportDocument:
                            _("Change")),
                      [(name, _num(now), _num(prev), _diff(now, prev)) for name, now, prev in rows])
 
-    def _simple(self, doc: Any, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+    def _simple(self, doc: Any, header: Sequence[str], rows: Sequence[Sequence[str]], size: int = 12) -> Table:
         table = doc.add_table(rows=1, cols=len(header))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         for cell, text in zip(table.rows[0].cells, header, strict=True):
-            self._cell_lines(cell, [(text, True, False, 12)])
+            self._cell_lines(cell, [(text, True, False, size)])
             _shade(cell, "E7E6E6")
         for row in rows:
             cells = table.add_row().cells
             for i, (cell, text) in enumerate(zip(cells, row, strict=True)):
-                self._cell_lines(cell, [(text, False, False, 12)],
+                self._cell_lines(cell, [(text, False, False, size)],
                                  align=WD_ALIGN_PARAGRAPH.LEFT if i == 0 else WD_ALIGN_PARAGRAPH.CENTER)
         doc.add_paragraph().paragraph_format.space_after = Pt(0)
         return table
