@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from bot.report.config import ReportConfig, parse_report
+
 Severity = Literal["error", "warning"]
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -78,6 +80,7 @@ class Commune:
     holidays: frozenset[date]
     villages: list[Village]
     villages_verified: bool
+    report: ReportConfig = field(default_factory=ReportConfig)  # [report]: the monthly report (bot/report)
 
     @property
     def tzinfo(self) -> ZoneInfo:
@@ -572,6 +575,11 @@ def _read_commune(path: Path, problems: list[Problem]) -> Commune | None:
         seen.add(vid)
         villages.append(Village(vid, name.strip()))
     villages_verified = fields.boolean("villages_verified", False)
+    report, report_problems = parse_report(data.get("report"))
+    report_line = _line_of(lines, "[report]", 1)
+    for key, message in report_problems:
+        problems.append(Problem(path, _line_of(lines, key, report_line, report_line - 1), message))
+        fields.ok = False
 
     if not fields.ok:
         return None
@@ -586,6 +594,7 @@ def _read_commune(path: Path, problems: list[Problem]) -> Commune | None:
         holidays=frozenset(holidays),
         villages=villages,
         villages_verified=villages_verified,
+        report=report,
     )
 
 

@@ -15,6 +15,7 @@ from bot.helpdesk.service import HelpdeskService
 from bot.i18n import Catalogs
 from bot.jobs import Jobs
 from bot.menu import menu_options, menu_rows
+from bot.report.service import MonthlyReports
 from storage.db import Database
 from storage.helpdesk import HelpStore
 from storage.identities import Identities
@@ -41,6 +42,7 @@ class Services:
     channels: Channels = field(repr=False, default=None)  # type: ignore[assignment]
     jobs: Jobs = field(repr=False, default_factory=Jobs)
     outbox: Outbox = field(repr=False, default=None)  # type: ignore[assignment]
+    reports: MonthlyReports = field(repr=False, default=None)  # type: ignore[assignment]
 
 
 async def build_services(settings: Settings, content: Content | None = None,
@@ -67,6 +69,7 @@ async def build_services(settings: Settings, content: Content | None = None,
     )
     services.channels = Channels(catalogs.gettext, menu_rows, identities, menu_options)
     services.outbox = Outbox(db, services.channels)
+    services.reports = MonthlyReports(db, content, catalogs, settings.data_dir / "reports")
     return services
 
 

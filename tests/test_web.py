@@ -206,6 +206,10 @@ async def test_the_panel_shows_the_match_the_queue_masked_and_campaign_progress(
     assert (campaign["recipients"], campaign["sent"], campaign["failed"], campaign["pending"]) == (1, 1, 0, 0)
     assert campaign["text"] == "Họp dân thôn 3 tối thứ Bảy." and campaign["audience"] == "tất cả người nhận tin"
     assert panel["subscribers"] == 1
+    # This month's report figures (bot/report), as the .docx would count them.
+    figures = dict(panel["report"]["rows"])
+    assert figures["Số yêu cầu hỗ trợ tiếp nhận"] == "1" and figures["Số lượt thông báo đã gửi"] == "1"
+    assert figures["Đã đến người nhận"] == "1/1"
 
 
 async def test_lang_en_makes_the_personas_and_the_bot_speak_english(web: WebChat, client: httpx.AsyncClient) -> None:

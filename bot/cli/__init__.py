@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from bot.cli import campaign as campaign_cli
 from bot.cli import faq as faq_cli
+from bot.cli import report as report_cli
 from bot.cli import requests as requests_cli
 from bot.cli import run as run_cli
 from bot.cli import staff as staff_cli
@@ -22,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "without a token writes")
     sub = parser.add_subparsers(dest="command", required=True)
     # Each module registers its own sub-commands and sets `func` (args -> exit code).
-    for module in (run_cli, faq_cli, staff_cli, campaign_cli, requests_cli):
+    for module in (run_cli, faq_cli, staff_cli, campaign_cli, requests_cli, report_cli):
         module.add_parsers(sub)
     return parser
 

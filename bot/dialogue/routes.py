@@ -21,6 +21,7 @@ from bot.faq import flow as faq
 from bot.helpdesk import flow as helpdesk
 from bot.helpdesk import officer_flow as officer
 from bot.menu import menu_action
+from bot.report import schedule as report_schedule
 
 # Commands: the Latin name first (Telegram's menu shows it), then Vietnamese aliases.
 COMMANDS = {
@@ -112,7 +113,7 @@ def _menu_action(turn: Turn, text: str) -> str | None:
 
 def start_jobs(svc: object) -> None:
     """The core's timed work, once per process whatever channels run: help-desk sweeps, the campaign
-    engine's tick, the outbox."""
+    engine's tick, the outbox, the monthly report."""
     from bot.services import Services
 
     assert isinstance(svc, Services)
@@ -120,6 +121,7 @@ def start_jobs(svc: object) -> None:
     editor_flow.start_jobs(svc)
     svc.jobs.spawn(_outbox_start(svc), name="outbox-recover")
     svc.jobs.every(5.0, svc.outbox.deliver_due, first=1.0, name="outbox")
+    report_schedule.start_jobs(svc)  # the monthly report to admins and editors (bot/report/schedule.py)
 
 
 async def _outbox_start(svc: object) -> None:

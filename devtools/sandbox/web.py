@@ -147,6 +147,8 @@ LABELS: dict[str, str] = {
     "reload_done": N_("Done: the bot now uses the content as it is on disk."),
     "reload_failed": N_("The content has errors; the bot keeps the previous version:"),
     "local_only": N_("Only this computer can open this page."),
+    "report": N_("Project 06 figures this month"),
+    "report_hint": N_("What the monthly report counts (python -m bot report monthly)."),
 }
 # The link to the other language names it in that language (endonyms are not translated).
 OTHER_LANGUAGE = {"vi": ("en", "English"), "en": ("vi", "Tiếng Việt")}
@@ -304,6 +306,7 @@ class WebChat:
                 "thresholds": {"answer": ANSWER_THRESHOLD, "unsure": UNSURE_THRESHOLD},
                 **await self._requests(svc, _, lang),
                 **await self._campaigns(svc, _, lang),
+                "report": await self._report(svc, _),
             }
         except Exception:
             if self.resetting or app is not self.local.app:  # the bot was stopped under our feet
@@ -370,6 +373,19 @@ class WebChat:
                 **({k: v for k, v in report.to_json().items() if k not in ("id", "status")} if report else {}),
             })
         return {"campaigns": rows, "subscribers": await service.audience_size("all")}
+
+    async def _report(self, svc: Services, _: Translate) -> dict[str, Any]:
+        """This month's figures so far, from the report service (the same numbers as the .docx)."""
+        f = await svc.reports.current(datetime.now(UTC))
+        q, r, c, s = f["questions"], f["requests"], f["campaigns"], f["subscribers"]
+        rows = [
+            (_("Questions asked"), q["asked"]), (_("Answered by the bot"), q["answered"]),
+            (_("Help requests received"), r["received"]), (_("Done"), r["done"]),
+            (_("Still open at the end of the month"), r["open_at_month_end"]),
+            (_("Announcements sent"), c["sent"]), (_("Delivered"), f"{c['delivered']}/{c['recipients']}"),
+            (_("Subscribers at the end of the month"), s["at_month_end"]), (_("New subscribers"), s["new"]),
+        ]
+        return {"month": f["month"], "rows": [[label, str(value)] for label, value in rows]}
 
     # --- reload and reset --------------------------------------------------------------------------
 

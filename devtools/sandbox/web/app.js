@@ -672,6 +672,14 @@
     }
   }
 
+  function renderReport(report) {
+    const box = $("report");
+    box.replaceChildren();
+    if (!report) return;
+    $("report-month").textContent = report.month;
+    for (const [label, value] of report.rows) box.append(row(label, value, "mono"));
+  }
+
   async function loadPanel() {
     const p = persona();
     const actor = p && p.role !== "group" ? p.actor_id : "";
@@ -680,6 +688,7 @@
     renderQuestion(panel.question, panel.thresholds);
     renderRequests(panel.requests || [], panel.open_requests || 0);
     renderCampaigns(panel.campaigns || [], panel.subscribers);
+    renderReport(panel.report);
   }
 
   // --- loading and reset --------------------------------------------------------------------------------
