@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+from bot.catalog_check import check_catalogs
 from bot.content import (
     ABBREVIATIONS_FILE,
     COMMUNE_FILE,
@@ -90,6 +91,7 @@ def run_checks(content_dir: Path) -> tuple[Content, list[Problem]]:
     problems += _check_abbreviations(content, content_dir / ABBREVIATIONS_FILE)
     problems += _check_out_of_scope(content, content_dir / OUT_OF_SCOPE_FILE)
     problems += _check_commune(content, content_dir / COMMUNE_FILE, commune_ok)
+    problems += check_catalogs(content_dir / "locales")
     unique = dict.fromkeys(problems)
     return content, sorted(unique, key=lambda p: (str(p.path), p.line, p.severity, p.message))
 
