@@ -440,6 +440,11 @@ class CampaignStore:
             await tx.execute("UPDATE deliveries SET status = 'cancelled' WHERE status = 'sending'")
         return n
 
+    async def requeue_sending(self, run_id: int) -> int:
+        """Rows of a run left 'sending' by a worker that died go back to the queue; their count."""
+        return await self.db.execute("UPDATE deliveries SET status = 'pending' WHERE run_id = ? AND status = 'sending'",
+                                     (run_id,))
+
     async def queued_channels(self, run_id: int) -> list[str]:
         """The channels a run still has queued rows on."""
         rows = await self.db.fetchall("SELECT DISTINCT channel FROM deliveries WHERE run_id = ?"

@@ -403,3 +403,43 @@ async def test_who_received_old_runs_is_forgotten(world: tuple[Campaigns, FakePo
     assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 0
     report = await service.report(campaign_id)
     assert report is not None and (report.sent, report.recipients) == (5, 5)  # the figures stay
+
+
+async def test_a_database_locked_by_another_process_mid_run_loses_and_repeats_nothing(
+        world: tuple[Campaigns, FakePort, Clock], tmp_path: Path) -> None:
+    """Issue 14 item 5: another process holds a write transaction longer than the busy timeout."""
+    import sqlite3
+    import threading
+
+    service, port, _ = world
+    db = service.store.db
+    await db.execute("PRAGMA busy_timeout=100")  # what 10 s is in production, shortened for the test
+    ids = await add_subscribers(service, 80)
+    port.delay = 0.005
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        other = sqlite3.connect(tmp_path / "e.sqlite3", timeout=5)
+        other.execute("BEGIN IMMEDIATE")
+        locked.set()
+        walltime.sleep(1.5)  # 15 × the busy timeout
+        other.rollback()
+        other.close()
+
+    async def lock_when_started(recipient: Recipient) -> None:
+        if len(port.delivered) == 15 and not locked.is_set():
+            threading.Thread(target=hold_lock, daemon=True).start()
+
+    port.hook = lock_when_started
+    campaign_id = await service.create("Tin", at=None)
+    await service.engine.tick()
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        await service.engine.tick()
+        report = await service.report(campaign_id)
+        if report is not None and report.status == "done":
+            break
+    assert locked.is_set()
+    assert sorted(port.delivered) == ids  # everyone, once
+    report = await service.report(campaign_id)
+    assert report is not None and (report.status, report.sent, report.pending) == ("done", 80, 0)

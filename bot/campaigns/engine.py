@@ -26,12 +26,13 @@ import asyncio
 import contextlib
 import logging
 import math
+import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from bot.campaigns.report import missed_text, progress_text, summary_text
 from bot.campaigns.schedule import Cron, QuietHours
@@ -42,6 +43,7 @@ from storage.staff import Staff
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Clock = Callable[[], datetime]
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[Any]"]
 
@@ -161,6 +163,7 @@ class EngineConfig:
     flush_interval: float = 0.2
     concurrency: int = 0  # sends awaiting their answer at once; 0: adapt to the measured latency
     keep_days: float = 180.0  # who received a run is forgotten this long after it ended
+    db_patience: float = 120.0  # seconds a locked database is waited out before a worker gives up
 
     def __post_init__(self) -> None:
         if self.window <= 0:
@@ -362,11 +365,34 @@ class Engine:
 
     # delivery
 
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A database step of a run, retried while the database is locked or busy (another process holding
+        a write transaction longer than the busy timeout) — up to `db_patience` seconds, then raised."""
+        waited, pause = 0.0, 0.5
+        while True:
+            try:
+                return await call()
+            except sqlite3.OperationalError as exc:
+                if waited >= self.config.db_patience or not self.running:
+                    raise
+                log.warning("database busy during a broadcast (%s); trying again in %.1f s", exc, pause)
+                await asyncio.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, 5.0)
+
     async def _work(self, run: RunRow) -> None:
         try:
             await self._deliver(run)
         except Exception:
             log.exception("run %d stopped by an error; the next tick resumes it", run.id)
+            # Rows it had claimed go back to the queue now, not at the next process start (the same bound:
+            # at most `window` per channel of them may have been sent already).
+            try:
+                n = await self._retrying(lambda: self.store.requeue_sending(run.id))
+                if n:
+                    log.warning("run %d: %d deliveries in flight were queued again", run.id, n)
+            except Exception:
+                log.exception("run %d: could not queue its in-flight deliveries again", run.id)
         finally:
             self._workers.pop(run.id, None)
             for port in list(self.ports.values()) if not self._workers else ():
@@ -411,7 +437,7 @@ class Engine:
             nonlocal unsettled, last_flush
             batch = finished[:]
             finished.clear()
-            await self.store.settle(run.id, batch)
+            await self._retrying(lambda: self.store.settle(run.id, batch))
             unsettled -= len(batch)
             last_flush = time.monotonic()
             for o in batch:
@@ -448,7 +474,7 @@ class Engine:
                                        return_when=asyncio.FIRST_COMPLETED)
                 continue
             if not queue:
-                batch = await self.store.claim(run.id, window, channel)
+                batch = await self._retrying(lambda: self.store.claim(run.id, window, channel))
                 if batch is None:
                     reason = "cancelled"
                 elif not batch:
@@ -466,7 +492,8 @@ class Engine:
             task.add_done_callback(settled)
 
         if queue:  # claimed, never sent: back to the queue
-            await self.store.settle(run.id, [Outcome(r.person_id, "pending", 0) for r in queue])
+            unsent = [Outcome(r.person_id, "pending", 0) for r in queue]
+            await self._retrying(lambda: self.store.settle(run.id, unsent))
         return reason
 
     def in_flight_limit(self) -> int:
