@@ -419,3 +419,19 @@ async def test_forged_editor_buttons_change_nothing(sandbox: Sandbox, bot: App) 
     assert await svc.list() == []
     await asyncio.sleep(0.3)
     assert all(not u.messages() for u in [sandbox.get_user(20000 + i) for i in range(3)])
+
+
+async def test_a_long_outage_of_502s_is_waited_out_nobody_is_failed(sandbox: Sandbox, bot: App) -> None:
+    """Issue 14 item 8: transient errors are retried until a time budget, not three quick tries."""
+    svc = bot.bot_data.svc.campaigns
+    users = await subscribers(sandbox, bot, 60)
+    sandbox.simulate_error(502, "Bad Gateway", count=100_000, method="sendMessage")  # Telegram is down …
+    campaign_id = await svc.create("Tin sau sự cố", at=None)
+    await asyncio.sleep(2.0)
+    failures = sum(1 for c in sandbox.calls("sendMessage") if c.status == 502)
+    sandbox.clear_faults()  # … for two seconds (about 20 × the first backoff here)
+    await eventually(lambda: all(n == 1 for n in received(sandbox, users, "Tin sau sự cố").values()), timeout=20)
+    await svc.engine.idle()
+    report = await svc.report(campaign_id)
+    assert failures >= 6  # the same residents were tried again and again, more than max_tries
+    assert report is not None and (report.sent, report.failed, report.pending) == (60, 0, 0)

@@ -13,7 +13,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.campaigns.engine import Blocked, Broadcast, EngineConfig, Pacer, RetryLater, SendFailed, window_for
+from bot.campaigns.engine import (
+    Blocked,
+    Broadcast,
+    EngineConfig,
+    MaybeSent,
+    Pacer,
+    RetryLater,
+    SendFailed,
+    Unavailable,
+    window_for,
+)
 from bot.campaigns.service import Campaigns
 from bot.content import load_content
 from bot.i18n import Catalogs
@@ -443,3 +453,21 @@ async def test_a_database_locked_by_another_process_mid_run_loses_and_repeats_no
     assert sorted(port.delivered) == ids  # everyone, once
     report = await service.report(campaign_id)
     assert report is not None and (report.status, report.sent, report.pending) == ("done", 80, 0)
+
+
+async def test_a_send_that_may_have_arrived_is_retried_once_never_blindly_again(
+        world: tuple[Campaigns, FakePort, Clock]) -> None:
+    service, port, _ = world
+    ids = await add_subscribers(service, 10)
+    port.faults[3] = [MaybeSent("ReadTimeout")]  # the retry gets through: one copy counted
+    port.faults[5] = [MaybeSent("ReadTimeout"), MaybeSent("ReadTimeout"), MaybeSent("ReadTimeout")]
+    port.faults[7] = [Unavailable("Bad Gateway")] * 6  # more than max_tries: still retried (within budget)
+    campaign_id = await service.create("Tin", at=None)
+    await run_all(service)
+    assert sorted(port.delivered) == [i for i in ids if i != 5]
+    assert port.faults[5] == [MaybeSent("ReadTimeout")] or len(port.faults[5]) == 1  # tried twice, not three times
+    report = await service.report(campaign_id)
+    assert report is not None and (report.sent, report.failed) == (9, 1)
+    row = await service.store.db.fetchone("SELECT error FROM deliveries WHERE person_id = ?",
+                                          (await person(service, 5),))
+    assert row is not None and "may have arrived" in row["error"]

@@ -77,7 +77,17 @@ class Blocked(Exception):
 
 
 class SendFailed(Exception):
-    """Any other failure; the engine retries a few times with backoff."""
+    """Any other failure (the platform refused this message); the engine retries a few times with backoff."""
+
+
+class Unavailable(SendFailed):
+    """The platform is in trouble (5xx, no connection): the message was not taken. Retried with backoff
+    until `retry_budget` seconds have passed, however many tries that takes."""
+
+
+class MaybeSent(SendFailed):
+    """No answer in time after the request went out: the message may have arrived. Retried once, never
+    more (a blind retry may be a second copy); it counts toward the duplicate bound."""
 
 
 class SendPort(Protocol):
@@ -164,6 +174,8 @@ class EngineConfig:
     concurrency: int = 0  # sends awaiting their answer at once; 0: adapt to the measured latency
     keep_days: float = 180.0  # who received a run is forgotten this long after it ended
     db_patience: float = 120.0  # seconds a locked database is waited out before a worker gives up
+    retry_budget: float = 900.0  # seconds a recipient is retried while the platform is unavailable
+    max_backoff: float = 60.0
 
     def __post_init__(self) -> None:
         if self.window <= 0:
@@ -560,7 +572,9 @@ class Engine:
     async def _send_one(self, recipient: Recipient, message: Broadcast, port: SendPort, pacer: Pacer) -> Outcome:
         """Deliver to one recipient; the dispatcher has taken the first pacer slot already."""
         tries = 0
+        uncertain = 0  # sends that may have arrived (no answer in time)
         first = True
+        began = time.monotonic()
         while True:
             if not first and not await pacer.acquire(self._stopped):
                 return Outcome(recipient.person_id, "pending", tries)  # stopping: back to the queue, unsent
@@ -576,6 +590,21 @@ class Engine:
                 pacer.pause(exc.seconds)
             except Blocked as exc:
                 return Outcome(recipient.person_id, "blocked", tries + 1, str(exc)[:300])
+            except MaybeSent as exc:
+                tries += 1
+                uncertain += 1
+                if uncertain >= 2:  # asked twice with no answer: a third copy is worse than none
+                    log.info("no answer twice for a subscriber; not retried: %s", exc)
+                    return Outcome(recipient.person_id, "failed", tries,
+                                   f"no answer from the platform (it may have arrived): {exc}"[:300])
+                await asyncio.sleep(self.config.backoff)
+            except Unavailable as exc:
+                tries += 1
+                if time.monotonic() - began >= self.config.retry_budget or not self.running:
+                    if not self.running:
+                        return Outcome(recipient.person_id, "pending", tries)  # stopping: try again later
+                    return Outcome(recipient.person_id, "failed", tries, f"{type(exc).__name__}: {exc}"[:300])
+                await asyncio.sleep(min(self.config.max_backoff, self.config.backoff * 2 ** min(tries - 1, 10)))
             except Exception as exc:  # SendFailed, network errors, anything the port did not expect
                 tries += 1
                 reason = f"{type(exc).__name__}: {exc}"[:300]

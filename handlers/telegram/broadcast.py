@@ -29,7 +29,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.campaigns.engine import Blocked, Broadcast, RetryLater, SendFailed
+from bot.campaigns.engine import Blocked, Broadcast, MaybeSent, RetryLater, SendFailed, Unavailable
 from handlers.telegram.ratelimit import RateLimiter, retry_seconds
 from storage.campaigns import Recipient
 
@@ -149,14 +149,16 @@ class TelegramPort:
             await limiter.admit()
         try:
             status, content = await self._post(body)
-        except httpx.HTTPError as exc:
-            raise SendFailed(f"{type(exc).__name__}: {exc}".replace(self.bot.token, "<token>")) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # never went out
+            raise Unavailable(f"{type(exc).__name__}: {exc}".replace(self.bot.token, "<token>")) from exc
+        except httpx.HTTPError as exc:  # went out, no answer: it may have arrived
+            raise MaybeSent(f"{type(exc).__name__}: {exc}".replace(self.bot.token, "<token>")) from exc
         try:
             answer = json.loads(content)
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
-            raise SendFailed(f"unreadable answer (HTTP {status})")
+            raise (Unavailable if status >= 500 else SendFailed)(f"unreadable answer (HTTP {status})")
         if answer.get("ok") is True:
             return
         code = answer.get("error_code") or status
@@ -169,6 +171,8 @@ class TelegramPort:
             raise RetryLater(float(retry_after or 1))
         if code == 403:
             raise Blocked(description)
+        if isinstance(code, int) and code >= 500:
+            raise Unavailable(description)
         raise SendFailed(description)
 
     async def release(self) -> None:

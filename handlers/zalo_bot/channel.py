@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 from bot.campaigns.engine import Blocked as BroadcastBlocked
-from bot.campaigns.engine import Broadcast, RetryLater, SendFailed
+from bot.campaigns.engine import Broadcast, MaybeSent, RetryLater, SendFailed, Unavailable
 from bot.dialogue.core import Blocked, DeliveryError, Refused, TryLater
 from bot.dialogue.model import Capabilities, Out, Sent
 from bot.dialogue.render import Rendered, to_plain
@@ -86,7 +86,9 @@ class ZaloBroadcast:
         except ZaloRetry as exc:
             if exc.code == 429:
                 raise RetryLater(exc.retry_after or DEFAULT_RETRY_AFTER) from exc
-            raise SendFailed(str(exc)) from exc
+            if exc.code == 0 and "timed out" in exc.description:
+                raise MaybeSent(str(exc)) from exc
+            raise Unavailable(str(exc)) from exc
         except ZaloError as exc:
             if exc.code == 403:
                 raise BroadcastBlocked(str(exc)) from exc
