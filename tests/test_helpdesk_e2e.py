@@ -553,3 +553,27 @@ async def test_mydata_shows_and_erases_the_announcement_subscription(sandbox: Sa
     assert await campaigns.subscriber_data(person) is None
     again = await say(sandbox, resident, "/mydata")  # a new start: only that they write to the bot
     assert "Nhận thông báo của xã" not in again.text and "Câu hỏi bạn đã hỏi" not in again.text
+
+
+async def test_a_refused_late_acknowledgement_never_stops_what_the_press_did(sandbox: Sandbox, bot: App) -> None:
+    """Issue 14 item 2: Telegram refuses to acknowledge a press answered too late ("query is too old"); the
+    request is still confirmed to the resident, the claim still reaches them and the notice loses its button."""
+    group, (minh,) = await officers(sandbox, bot, 9001)
+    resident = sandbox.user(2041, "Hằng")
+    notices = group.cursor()
+    summary = await fill_form(sandbox, resident)
+    sandbox.world.answer_deadline = 0.0  # every acknowledgement is "too old" from now on
+    confirmation = await press(sandbox, resident, summary, "rq:summary:confirm")
+    assert "HT-0001" in confirmation.text
+    notice = await notices.next()
+    told = sandbox.cursor(resident)
+    await minh.press(notice, "hq:claim:1")
+    assert "đã nhận yêu cầu" in (await told.next()).text
+    claimed = await notices.next_edit(notice.message_id)
+    assert claimed.callback_data == []
+    for _ in range(100):  # the acknowledgement comes after the work; wait for both refusals
+        refused = [c for c in sandbox.calls("answerCallbackQuery") if c.status == 400]
+        if len(refused) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert len(refused) >= 2

@@ -1202,7 +1202,9 @@ class BotApi:
 
     async def api_answerCallbackQuery(self, p: Params) -> bool:
         query = self.world.callback_queries.get(p.string("callback_query_id") or "")
-        if query is None or query.answer is not None:
+        late = self.world.answer_deadline
+        if query is None or query.answer is not None or \
+                (late is not None and time.monotonic() - query.pressed_at > late):
             raise bad("query is too old and response timeout expired or query ID is invalid")
         text = p.string("text")
         if text is not None and len(text) > 200:

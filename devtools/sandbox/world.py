@@ -240,6 +240,7 @@ class CallbackQuery:
     data: str
     forged: bool = False
     answer: CallbackAnswer | None = None
+    pressed_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,6 +508,8 @@ class World:
         self.files: dict[str, FileRecord] = {}
         self.files_by_path: dict[str, FileRecord] = {}
         self.faults: list[FaultRule] = []
+        # Seconds after a press within which answerCallbackQuery is accepted (Telegram: about 15); None: always.
+        self.answer_deadline: float | None = None
         self.call_log: deque[CallRecord] = deque(maxlen=self._call_log_size)
         self.call_counts: Counter[str] = Counter()
         self.sent_count = 0
