@@ -88,7 +88,9 @@ async def resident(driver: Driver, index: int) -> str:
     villages = await driver.act(uid, "phone", lambda: world.user_contact(uid), replies=2)
     await driver.act(uid, "village", press(villages, f"rq:village:thon-{index % 8 + 1}"))
     slots = await driver.act(uid, "id", send(f"019{2 + index % 2}05{index:06d}"))
-    await driver.act(uid, "slot", press(slots, next(d for d in buttons(slots) if d.startswith("rq:slot:"))))
+    # the chosen time is said back, then the note's question
+    await driver.act(uid, "slot", press(slots, next(d for d in buttons(slots) if d.startswith("rq:slot:"))),
+                     replies=2)
     summary = await driver.act(uid, "note", send(f"Ghi chú số {index} <b>&</b>"))
     assert "rq:summary:confirm" in buttons(summary), summary["text"]
     confirmation = await driver.act(uid, "confirm", press(summary, "rq:summary:confirm"))
@@ -132,9 +134,9 @@ async def run(residents: int, rate: float, group_timeout: float) -> int:
             failures = [r for r in results if isinstance(r, BaseException)]
             db = app.bot_data.svc.db
             stored = int(await db.fetchval("SELECT COUNT(*) FROM help_requests") or 0)
-            people = int(await db.fetchval("SELECT COUNT(DISTINCT user_id) FROM help_requests") or 0)
+            people = int(await db.fetchval("SELECT COUNT(DISTINCT person_id) FROM help_requests") or 0)
             duplicates = int(await db.fetchval(
-                "SELECT COUNT(*) FROM (SELECT user_id FROM help_requests GROUP BY user_id HAVING COUNT(*) > 1)") or 0)
+                "SELECT COUNT(*) FROM (SELECT person_id FROM help_requests GROUP BY person_id HAVING COUNT(*) > 1)") or 0)
             drafts = int(await db.fetchval("SELECT COUNT(*) FROM help_drafts") or 0)
             codes = {w for text in results if isinstance(text, str) for w in text.split() if w.startswith("HT-")}
             posted, posted_after = await wait_posted(app, stored, group_timeout)
