@@ -68,19 +68,22 @@ def _emit(service: FaqService, result: Answer, unknown: str, as_json: bool, out:
     if result.topic is not None:
         answer = render_plain(service.faq(result.topic), service.content.commune, unknown)
     if as_json:
-        print_json(
-            {
-                "question": result.question,
-                "topic": result.topic,
-                "score": round(result.score, 4),
-                "answer": answer,
-                "suggestions": list(result.candidates),
-            }
-        )
+        record: dict[str, Any] = {
+            "question": result.question,
+            "topic": result.topic,
+            "score": round(result.score, 4),
+            "answer": answer,
+            "suggestions": list(result.candidates),
+        }
+        if result.redirect is not None:
+            record["redirect"] = result.redirect
+        print_json(record)
         return
     print(f"? {result.question}", file=out)
     print(
-        f"→ {result.status} (score {result.score:.2f})" + (f": {result.topic}" if result.topic else ""),
+        f"→ {result.status} (score {result.score:.2f})"
+        + (f": {result.topic}" if result.topic else "")
+        + (f" → redirect {result.redirect}" if result.redirect else ""),
         file=out,
     )
     if result.topic is not None and answer is not None:

@@ -10,10 +10,23 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.content import Content, Faq, Group
+from bot.faq.classifier import OUT_OF_SCOPE, Classifier, data_hash, training_examples
 from bot.faq.index import FaqIndex, Scored
-from bot.faq.normalize import fold_token, is_frame, tokenize
+from bot.faq.normalize import compile_abbreviations, fold_token, is_frame, tokenize
 
-Status = Literal["answer", "unsure", "out_of_scope", "empty"]
+Status = Literal["answer", "unsure", "out_of_scope", "redirect", "small_talk", "need_help", "empty"]
+
+# Classifier labels besides FAQ ids and redirect ids (content/examples/<label>.txt).
+SMALL_TALK = "small-talk"  # greetings, thanks, "ok": a short friendly reply with the menu
+NEED_HELP = "need-help"  # "tôi cần giúp": the officer option
+SPECIAL_LABELS = (OUT_OF_SCOPE, SMALL_TALK, NEED_HELP)
+# Above this many FAQs the classifier is not trained (training time and a weight row per class grow with
+# the number of topics); the lexical index alone decides, as before issue 11.
+MAX_CLASSIFIER_TOPICS = 400
+# Classifier decision thresholds on the top FAQ's probability, chosen on the out-of-fold predictions of
+# `content check` (k-fold over the examples; never on the held-out set or the shared dev set):
+CLASSIFIER_ANSWER = 0.45
+CLASSIFIER_UNSURE = 0.2
 
 # Decision thresholds on the calibrated confidence (`Match.score`, see bot/faq/index.py), chosen from the
 # sweep `bench/faq.py --calibrate` prints (the shared dev set was only checked afterwards):
@@ -50,6 +63,7 @@ class Answer:
     candidates: tuple[str, ...]
     status: Status
     related: tuple[str, ...] = ()
+    redirect: str | None = None  # a redirect id when status is "redirect"
 
 
 class FaqService:
@@ -62,6 +76,14 @@ class FaqService:
             phrase for phrase in (tuple(fold_token(t) for t in tokenize(w)) for w in content.out_of_scope) if phrase
         )
         self._longest_phrase = max((len(p) for p in self._out_of_scope), default=0)
+        self.classifier: Classifier | None = None
+        if len(content.faqs) <= MAX_CLASSIFIER_TOPICS:
+            examples = classifier_examples(content)
+            self.classifier = Classifier.train(
+                examples,
+                compile_abbreviations(content.abbreviations),
+                cache_key=data_hash(examples, content.abbreviations),
+            )
 
     # --- questions ----------------------------------------------------------------------------------
 
@@ -72,6 +94,8 @@ class FaqService:
         if not analysed.tokens:
             return Answer(question, None, 0.0, (), "empty")
         results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
+        if self.classifier is not None:
+            return self._ask_classifier(question, results)
         score = results[0].score if results else 0.0
         candidates = tuple(r.faq_id for r in results[:CANDIDATES])
         if self.out_of_scope_words(question) and score < OUT_OF_SCOPE_OVERRIDE:
@@ -92,6 +116,29 @@ class FaqService:
             return Answer(question, None, score, candidates, "unsure")
         topic = results[0].faq_id
         return Answer(question, topic, score, candidates, "answer", self._related(topic, results))
+
+    def _ask_classifier(self, question: str, results: list[Scored]) -> Answer:
+        assert self.classifier is not None
+        prediction = self.classifier.predict(question, k=8)
+        label = prediction.label
+        faqs = [(c, p) for c, p in prediction.ranked if c in self.content.faqs]
+        score = faqs[0][1] if faqs else 0.0
+        candidates = tuple(c for c, _p in faqs[:CANDIDATES])
+        if label == SMALL_TALK:
+            return Answer(question, None, score, (), "small_talk")
+        if label == NEED_HELP:
+            return Answer(question, None, score, (), "need_help")
+        if label in self.content.redirects:
+            return Answer(question, None, score, (), "redirect", redirect=label)
+        if label not in self.content.faqs:
+            return Answer(question, None, score, (), "out_of_scope")
+        if score >= CLASSIFIER_ANSWER:
+            topic = label
+            lexical = [r for r in results if r.faq_id != topic]
+            return Answer(question, topic, score, candidates, "answer", self._related(topic, lexical))
+        if score >= CLASSIFIER_UNSURE:
+            return Answer(question, None, score, candidates, "unsure")
+        return Answer(question, None, score, (), "out_of_scope")
 
     def out_of_scope_words(self, text: str) -> list[str]:
         """The out-of-scope phrases (folded) that occur in `text`, as whole syllables."""
@@ -127,3 +174,18 @@ class FaqService:
     def faqs_in_group(self, group_id: str) -> list[Faq]:
         """FAQs of a group, in file order."""
         return [f for f in self.content.faqs.values() if f.group == group_id]
+
+
+def classifier_examples(content: Content) -> dict[str, list[str]]:
+    """Training data of the classifier: label → texts (FAQ titles, questions, keywords and examples)."""
+    faqs = [
+        (f.id, f.title, f.questions, f.keywords, [e.text for e in content.examples.get(f.id, ())])
+        for f in content.faqs.values()
+    ]
+    extra: dict[str, list[str]] = {}
+    for redirect in content.redirects.values():
+        extra[redirect.id] = [redirect.title, *(e.text for e in content.examples.get(redirect.id, ()))]
+    for label in SPECIAL_LABELS:
+        if content.examples.get(label):
+            extra[label] = [e.text for e in content.examples[label]]
+    return training_examples(faqs, extra)
