@@ -36,8 +36,9 @@ OUT_OF_SCOPE = "out-of-scope"
 
 NGRAM_MIN, NGRAM_MAX = 2, 5
 ACCENT_WEIGHT = 0.5  # an accented word counts half as much as a folded feature
+IDF_STEP = 0.5
 EPOCHS = 5
-LEARNING_RATE = 0.6
+LEARNING_RATE = 2.0
 DECAY = 0.75  # learning rate multiplied by this after each epoch
 UPDATE_EPSILON = 0.02
 MAX_TOUCHED = 6  # at most this many classes corrected per example
@@ -48,7 +49,7 @@ _cache: dict[str, Classifier] = {}
 
 
 def featurize(text: str, abbreviations: AbbreviationTable) -> dict[str, float]:
-    """Sparse, unit-length feature vector of `text`."""
+    """Sparse binary features of `text` (accented words at ACCENT_WEIGHT)."""
     typed = tokenize(text)
     tokens = expand_abbreviations(typed, abbreviations) if abbreviations.entries else typed
     feats: dict[str, float] = {}
@@ -66,11 +67,22 @@ def featurize(text: str, abbreviations: AbbreviationTable) -> dict[str, float]:
     for t in tokens:
         if has_marks(t):
             feats["a:" + t] = ACCENT_WEIGHT
-    norm = math.sqrt(sum(v * v for v in feats.values()))
-    if norm:
-        for k in feats:
-            feats[k] /= norm
     return feats
+
+
+def _weighted(feats: dict[str, float], idf: Mapping[str, float]) -> tuple[list[str], list[float]]:
+    """Known features of a text with their TF-IDF values (IDF rounded to IDF_STEP), scaled to unit length."""
+    names: list[str] = []
+    values: list[float] = []
+    for f, v in feats.items():
+        w = idf.get(f)
+        if w is not None:
+            names.append(f)
+            values.append(v * w)
+    norm = math.sqrt(sum(v * v for v in values))
+    if norm:
+        values = [v / norm for v in values]
+    return names, values
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,7 @@ class Classifier:
         self.abbreviations = abbreviations
         self.weights: dict[str, array[float]] = {}
         self.bias: list[float] = [0.0] * len(self.labels)
+        self.idf: dict[str, float] = {}
 
     @classmethod
     def train(
@@ -136,20 +149,28 @@ class Classifier:
         n_classes = len(self.labels)
         if not data or n_classes < 2:
             return
+        raw = [(y, featurize(text, self.abbreviations)) for y, text in data]
+        df: dict[str, int] = {}
+        for _y, feats in raw:
+            for f in feats:
+                df[f] = df.get(f, 0) + 1
+        total = len(raw)
+        # IDF rounded to a few levels: rows with the same value are summed together (see _scores).
+        self.idf = {
+            f: round((math.log((total + 1) / (d + 1)) + 1.0) / IDF_STEP) * IDF_STEP for f, d in df.items()
+        }
         index: dict[str, int] = {}
         rows: list[list[float]] = []
         encoded: list[tuple[int, list[int], list[float]]] = []
-        for y, text in data:
-            feats = featurize(text, self.abbreviations)
+        for y, feats in raw:
+            names, values = _weighted(feats, self.idf)
             ids: list[int] = []
-            values: list[float] = []
-            for f, v in feats.items():
+            for f in names:
                 i = index.get(f)
                 if i is None:
                     i = index[f] = len(rows)
                     rows.append([0.0] * n_classes)
                 ids.append(i)
-                values.append(v)
             encoded.append((y, ids, values))
         # Classes are balanced: an example weighs inversely to its class's size (times the mean size).
         sizes = [0] * n_classes
@@ -182,6 +203,7 @@ class Classifier:
             lr *= DECAY
         names = list(index)
         self.weights = {names[i]: array("f", rows[i]) for i in range(len(rows)) if any(rows[i])}
+        self.idf = {f: self.idf[f] for f in self.weights}
 
     @staticmethod
     def _scores(rows: Sequence[Sequence[float]], ids: list[int], values: list[float], bias: list[float]) -> list[float]:
@@ -205,18 +227,11 @@ class Classifier:
         """The `k` most probable classes of `text`."""
         if not self.labels:
             return Prediction(((OUT_OF_SCOPE, 1.0),))
-        feats = featurize(text, self.abbreviations)
-        scores = list(self.bias)
+        names, values = _weighted(featurize(text, self.abbreviations), self.idf)
         weights = self.weights
-        found = [(weights[f], v) for f, v in feats.items() if f in weights]
-        if found:
-            # All values of one text are equal except the accent features: sum the rows per value.
-            by_value: dict[float, list[array[float]]] = {}
-            for row, v in found:
-                by_value.setdefault(v, []).append(row)
-            for v, group in by_value.items():
-                for c, total in enumerate(map(sum, zip(*group, strict=True))):
-                    scores[c] += total * v
+        rows = [weights.get(f) for f in names]
+        known = [(row, v) for row, v in zip(rows, values, strict=True) if row is not None]
+        scores = self._scores([r for r, _v in known], list(range(len(known))), [v for _r, v in known], self.bias)
         probs = self._softmax(scores)
         ranked = sorted(zip(self.labels, probs, strict=True), key=lambda item: -item[1])[:k]
         return Prediction(tuple(ranked))

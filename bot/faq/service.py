@@ -25,8 +25,9 @@ SPECIAL_LABELS = (OUT_OF_SCOPE, SMALL_TALK, NEED_HELP)
 MAX_CLASSIFIER_TOPICS = 400
 # Classifier decision thresholds on the top FAQ's probability, chosen on the out-of-fold predictions of
 # `content check` (k-fold over the examples; never on the held-out set or the shared dev set):
-CLASSIFIER_ANSWER = 0.45
+CLASSIFIER_ANSWER = 0.4
 CLASSIFIER_UNSURE = 0.2
+LEXICAL_SHARE = 0.5  # weight of the lexical confidence in an FAQ's blended score
 
 # Decision thresholds on the calibrated confidence (`Match.score`, see bot/faq/index.py), chosen from the
 # sweep `bench/faq.py --calibrate` prints (the shared dev set was only checked afterwards):
@@ -69,15 +70,17 @@ class Answer:
 class FaqService:
     """Answer free-text questions from the FAQ content; browse groups."""
 
-    def __init__(self, content: Content, index: FaqIndex | None = None) -> None:
+    def __init__(
+        self, content: Content, index: FaqIndex | None = None, classifier: Classifier | None = None
+    ) -> None:
         self.content = content
         self.index = index or FaqIndex.build(content)
         self._out_of_scope = frozenset(
             phrase for phrase in (tuple(fold_token(t) for t in tokenize(w)) for w in content.out_of_scope) if phrase
         )
         self._longest_phrase = max((len(p) for p in self._out_of_scope), default=0)
-        self.classifier: Classifier | None = None
-        if len(content.faqs) <= MAX_CLASSIFIER_TOPICS:
+        self.classifier: Classifier | None = classifier
+        if classifier is None and len(content.faqs) <= MAX_CLASSIFIER_TOPICS:
             examples = classifier_examples(content)
             self.classifier = Classifier.train(
                 examples,
@@ -118,24 +121,40 @@ class FaqService:
         return Answer(question, topic, score, candidates, "answer", self._related(topic, results))
 
     def _ask_classifier(self, question: str, results: list[Scored]) -> Answer:
+        """Decide with the classifier (scope, redirects, small talk) and both signals (which FAQ).
+
+        P(in scope) is the classifier's total probability of the FAQ classes. When a decline class (out of
+        scope, a redirect, small talk, need help) is more probable than every FAQ together, it wins. Otherwise
+        each FAQ's score is a blend of its share of the in-scope probability and the lexical index's
+        calibrated confidence (LEXICAL_SHARE), times P(in scope).
+        """
         assert self.classifier is not None
-        prediction = self.classifier.predict(question, k=8)
-        label = prediction.label
-        faqs = [(c, p) for c, p in prediction.ranked if c in self.content.faqs]
-        score = faqs[0][1] if faqs else 0.0
-        candidates = tuple(c for c, _p in faqs[:CANDIDATES])
-        if label == SMALL_TALK:
-            return Answer(question, None, score, (), "small_talk")
-        if label == NEED_HELP:
-            return Answer(question, None, score, (), "need_help")
-        if label in self.content.redirects:
-            return Answer(question, None, score, (), "redirect", redirect=label)
-        if label not in self.content.faqs:
-            return Answer(question, None, score, (), "out_of_scope")
+        prediction = self.classifier.predict(question, k=len(self.classifier.labels))
+        faqs = self.content.faqs
+        in_scope = sum(p for c, p in prediction.ranked if c in faqs)
+        decline = next(((c, p) for c, p in prediction.ranked if c not in faqs), None)
+        if decline is not None and decline[1] >= in_scope:
+            label = decline[0]
+            if label == SMALL_TALK:
+                return Answer(question, None, 0.0, (), "small_talk")
+            if label == NEED_HELP:
+                return Answer(question, None, 0.0, (), "need_help")
+            if label in self.content.redirects:
+                return Answer(question, None, 0.0, (), "redirect", redirect=label)
+            return Answer(question, None, 0.0, (), "out_of_scope")
+        lexical = {r.faq_id: r.score for r in results}
+        blended: dict[str, float] = {}
+        for c, p in prediction.ranked:
+            if c in faqs:
+                share = p / in_scope if in_scope > 0 else 0.0
+                blended[c] = in_scope * ((1 - LEXICAL_SHARE) * share + LEXICAL_SHARE * lexical.get(c, 0.0))
+        ranked = sorted(blended.items(), key=lambda item: -item[1])
+        score = ranked[0][1] if ranked else 0.0
+        candidates = tuple(c for c, _p in ranked[:CANDIDATES])
         if score >= CLASSIFIER_ANSWER:
-            topic = label
-            lexical = [r for r in results if r.faq_id != topic]
-            return Answer(question, topic, score, candidates, "answer", self._related(topic, lexical))
+            topic = ranked[0][0]
+            return Answer(question, topic, score, candidates, "answer",
+                          self._related(topic, [r for r in results if r.faq_id != topic]))
         if score >= CLASSIFIER_UNSURE:
             return Answer(question, None, score, candidates, "unsure")
         return Answer(question, None, score, (), "out_of_scope")
