@@ -27,6 +27,7 @@ import hashlib
 import math
 import random
 from array import array
+from itertools import pairwise
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -56,7 +57,7 @@ def featurize(text: str, abbreviations: AbbreviationTable) -> dict[str, float]:
     folded = [fold_token(t) for t in tokens]
     for w in folded:
         feats["w:" + w] = 1.0
-    for a, b in zip(folded, folded[1:], strict=False):
+    for a, b in pairwise(folded):
         feats["b:" + a + " " + b] = 1.0
     line = " " + " ".join(folded) + " "
     for n in range(NGRAM_MIN, NGRAM_MAX + 1):

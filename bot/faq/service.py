@@ -95,6 +95,10 @@ class FaqService:
         question = (text or "").strip()[:MAX_QUESTION_CHARS]
         analysed = self.index.analyse(question)
         if not analysed.tokens:
+            # Only particles ("ok", "ạ", "vâng"): small talk when the classifier says so, else empty.
+            if self.classifier is not None and any(ch.isalpha() for ch in question):
+                if self.classifier.predict(question, k=1).label == SMALL_TALK:
+                    return Answer(question, None, 0.0, (), "small_talk")
             return Answer(question, None, 0.0, (), "empty")
         results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
         if self.classifier is not None:
