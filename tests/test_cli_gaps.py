@@ -11,6 +11,8 @@ from bot.cli import main
 from storage.db import Database
 from storage.questions import Questions
 
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+
 
 async def test_gaps_lists_most_frequent_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,7 +49,7 @@ async def test_an_editor_takes_a_gap_into_the_content_and_the_bot_learns_it(
     from bot.faq.service import FaqService
 
     content_dir = tmp_path / "content"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "content", content_dir)
+    await asyncio.to_thread(shutil.copytree, CONTENT, content_dir)
     monkeypatch.setenv("BOT_CONTENT_DIR", str(content_dir))
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path))
     monkeypatch.chdir(tmp_path)

@@ -3,7 +3,8 @@
 Two question sets: the shared dev set (../shared/eval/dev_questions.tsv, skipped when absent) and the
 project's held-out set (tests/data/heldout.tsv, written in residents' styles for issue 11, never trained on:
 a test below checks that none of its questions is in content/). Floors on the held-out set: right topic
-≥ 93 %, out-of-scope declined ≥ 90 % (measured 94.5 % / 91.5 %; the goal is 95 % / 92 %); on the small dev set 90 % / 80 %.
+≥ 93 %, out-of-scope declined ≥ 90 % (measured 94.5 % / 91.5 %; the goal is 95 % / 92 %); on the small
+dev set 90 % / 80 %.
 """
 
 from __future__ import annotations

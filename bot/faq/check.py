@@ -186,12 +186,12 @@ CONFUSABLE_PAIRS: tuple[tuple[str, str], ...] = (
 
 
 def _check_examples(content: Content, content_dir: Path) -> list[Problem]:
-    from bot.faq.service import SPECIAL_LABELS  # noqa: PLC0415  (service imports this package's siblings)
+    from bot.faq.service import SPECIAL_LABELS
 
     problems: list[Problem] = []
     folder = content_dir / "examples"
     known = set(content.faqs) | set(content.redirects) | set(SPECIAL_LABELS)
-    for label, items in content.examples.items():
+    for label in content.examples:
         if label not in known:
             problems.append(Problem(folder / f"{label}.txt", 1,
                                     f"'{label}' is not an FAQ id, a redirect id or one of {', '.join(SPECIAL_LABELS)}"))

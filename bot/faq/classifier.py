@@ -27,9 +27,9 @@ import hashlib
 import math
 import random
 from array import array
-from itertools import pairwise
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from bot.faq.normalize import AbbreviationTable, expand_abbreviations, fold_token, has_marks, tokenize
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 import logging
 
+from bot.content import render_placeholders
 from bot.dialogue import callbacks as cb
 from bot.dialogue.basics import contacts_html, remember
 from bot.dialogue.core import Turn
 from bot.dialogue.model import Button, Buttons, Out, Press, Text
-from bot.content import render_placeholders
 from bot.faq.normalize import fold
 from bot.faq.render import render_html
 from bot.privacy import mask_text
