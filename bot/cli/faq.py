@@ -60,7 +60,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _evaluate(content: Content, heldout_path: Path) -> bool:
     """k-fold over content/examples (floor) and the held-out set: per-topic figures; False under a floor."""
     if not any(label in content.faqs for label in content.examples):
-        print("(no content/examples/ for the FAQs: nothing to evaluate)")
+        print("(no content/examples/ for the FAQs: nothing to evaluate)", file=sys.stderr)
         return True
     outcomes = evaluate.kfold(content)
     right, declined, per = evaluate.grade(outcomes, content.faqs)
