@@ -125,6 +125,7 @@ class Classifier:
         self.weights: dict[str, array[float]] = {}
         self.bias: list[float] = [0.0] * len(self.labels)
         self.idf: dict[str, float] = {}
+        self._scaled: dict[str, tuple[array[float], float]] = {}
 
     @classmethod
     def train(
@@ -205,6 +206,15 @@ class Classifier:
         names = list(index)
         self.weights = {names[i]: array("f", rows[i]) for i in range(len(rows)) if any(rows[i])}
         self.idf = {f: self.idf[f] for f in self.weights}
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Rows pre-multiplied by each feature's value (IDF × ACCENT_WEIGHT for accented words), so a query
+        is one sum of rows divided by its norm."""
+        self._scaled: dict[str, tuple[array[float], float]] = {}
+        for f, row in self.weights.items():
+            v = self.idf[f] * (ACCENT_WEIGHT if f.startswith("a:") else 1.0)
+            self._scaled[f] = (array("f", (w * v for w in row)), v * v)
 
     @staticmethod
     def _scores(rows: Sequence[Sequence[float]], ids: list[int], values: list[float], bias: list[float]) -> list[float]:
@@ -228,11 +238,14 @@ class Classifier:
         """The `k` most probable classes of `text`."""
         if not self.labels:
             return Prediction(((OUT_OF_SCOPE, 1.0),))
-        names, values = _weighted(featurize(text, self.abbreviations), self.idf)
-        weights = self.weights
-        rows = [weights.get(f) for f in names]
-        known = [(row, v) for row, v in zip(rows, values, strict=True) if row is not None]
-        scores = self._scores([r for r, _v in known], list(range(len(known))), [v for _r, v in known], self.bias)
+        scaled = self._scaled
+        found = [scaled[f] for f in featurize(text, self.abbreviations) if f in scaled]
+        if found:
+            norm = math.sqrt(sum(sq for _row, sq in found))
+            totals = map(sum, zip(*(row for row, _sq in found), strict=True))
+            scores = [b + t / norm for b, t in zip(self.bias, totals, strict=True)]
+        else:
+            scores = list(self.bias)
         probs = self._softmax(scores)
         ranked = sorted(zip(self.labels, probs, strict=True), key=lambda item: -item[1])[:k]
         return Prediction(tuple(ranked))

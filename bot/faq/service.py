@@ -11,7 +11,7 @@ from typing import Literal
 
 from bot.content import Content, Faq, Group
 from bot.faq.classifier import OUT_OF_SCOPE, Classifier, data_hash, training_examples
-from bot.faq.index import FaqIndex, Scored
+from bot.faq.index import FaqIndex, QueryTerms, Scored
 from bot.faq.normalize import compile_abbreviations, fold_token, is_frame, tokenize
 
 Status = Literal["answer", "unsure", "out_of_scope", "redirect", "small_talk", "need_help", "empty"]
@@ -100,9 +100,9 @@ class FaqService:
                 if self.classifier.predict(question, k=1).label == SMALL_TALK:
                     return Answer(question, None, 0.0, (), "small_talk")
             return Answer(question, None, 0.0, (), "empty")
-        results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
         if self.classifier is not None:
-            return self._ask_classifier(question, results)
+            return self._ask_classifier(question, analysed)
+        results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
         score = results[0].score if results else 0.0
         candidates = tuple(r.faq_id for r in results[:CANDIDATES])
         if self.out_of_scope_words(question) and score < OUT_OF_SCOPE_OVERRIDE:
@@ -124,7 +124,7 @@ class FaqService:
         topic = results[0].faq_id
         return Answer(question, topic, score, candidates, "answer", self._related(topic, results))
 
-    def _ask_classifier(self, question: str, results: list[Scored]) -> Answer:
+    def _ask_classifier(self, question: str, analysed: QueryTerms) -> Answer:
         """Decide with the classifier (scope, redirects, small talk) and both signals (which FAQ).
 
         P(in scope) is the classifier's total probability of the FAQ classes. When a decline class (out of
@@ -146,6 +146,8 @@ class FaqService:
             if label in self.content.redirects:
                 return Answer(question, None, 0.0, (), "redirect", redirect=label)
             return Answer(question, None, 0.0, (), "out_of_scope")
+        # The lexical search only runs for questions the classifier keeps in scope.
+        results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
         lexical = {r.faq_id: r.score for r in results}
         blended: dict[str, float] = {}
         for c, p in prediction.ranked:
