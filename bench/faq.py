@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.content import Content, load_content  # noqa: E402
+from bot.faq import classifier as classifier_module  # noqa: E402
 from bot.faq import index as index_module  # noqa: E402
 from bot.faq.index import FaqIndex  # noqa: E402
-from bot.faq import classifier as classifier_module  # noqa: E402
 from bot.faq.normalize import compile_abbreviations  # noqa: E402
 from bot.faq.service import FaqService, classifier_examples  # noqa: E402
 
