@@ -211,7 +211,7 @@ class Classifier:
     def _prepare(self) -> None:
         """Rows pre-multiplied by each feature's value (IDF × ACCENT_WEIGHT for accented words), so a query
         is one sum of rows divided by its norm."""
-        self._scaled: dict[str, tuple[array[float], float]] = {}
+        self._scaled = {}
         for f, row in self.weights.items():
             v = self.idf[f] * (ACCENT_WEIGHT if f.startswith("a:") else 1.0)
             self._scaled[f] = (array("f", (w * v for w in row)), v * v)
