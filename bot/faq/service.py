@@ -102,7 +102,7 @@ class FaqService:
                     return Answer(question, None, 0.0, (), "small_talk")
             return Answer(question, None, 0.0, (), "empty")
         if self.classifier is not None:
-            return self._ask_classifier(question, analysed)
+            return self._ask_classifier(question, analysed, self._keyword_query(analysed))
         results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
         score = results[0].score if results else 0.0
         candidates = tuple(r.faq_id for r in results[:CANDIDATES])
@@ -125,7 +125,17 @@ class FaqService:
         topic = results[0].faq_id
         return Answer(question, topic, score, candidates, "answer", self._related(topic, results))
 
-    def _ask_classifier(self, question: str, analysed: QueryTerms) -> Answer:
+    def _keyword_query(self, analysed: QueryTerms) -> bool:
+        """A keyword or two, every one used by the FAQs ("otp", "căn cước"): too little to answer, but in our
+        domain, so the candidates are offered rather than a decline."""
+        return (
+            len(analysed.tokens) <= SHORT_QUERY
+            and not analysed.unknown
+            and not all(is_frame(t) for t in analysed.tokens)
+            and " ".join(fold_token(t) for t in analysed.tokens) in self.index.asking_terms
+        )
+
+    def _ask_classifier(self, question: str, analysed: QueryTerms, keyword: bool = False) -> Answer:
         """Decide with the classifier (scope, redirects, small talk) and both signals (which FAQ).
 
         P(in scope) is the classifier's total probability of the FAQ classes. When a decline class (out of
@@ -138,7 +148,7 @@ class FaqService:
         faqs = self.content.faqs
         in_scope = sum(p for c, p in prediction.ranked if c in faqs)
         decline = next(((c, p) for c, p in prediction.ranked if c not in faqs), None)
-        if decline is not None and decline[1] >= in_scope:
+        if decline is not None and decline[1] >= in_scope and not keyword:
             label = decline[0]
             if label == SMALL_TALK:
                 return Answer(question, None, 0.0, (), "small_talk")
@@ -166,7 +176,7 @@ class FaqService:
             topic = ranked[0][0]
             return Answer(question, topic, score, candidates, "answer",
                           self._related(topic, [r for r in results if r.faq_id != topic]))
-        if score >= CLASSIFIER_UNSURE:
+        if score >= CLASSIFIER_UNSURE or (keyword and candidates):
             return Answer(question, None, score, candidates, "unsure")
         return Answer(question, None, score, (), "out_of_scope")
 
