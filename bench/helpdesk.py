@@ -136,7 +136,8 @@ async def run(residents: int, rate: float, group_timeout: float) -> int:
             stored = int(await db.fetchval("SELECT COUNT(*) FROM help_requests") or 0)
             people = int(await db.fetchval("SELECT COUNT(DISTINCT person_id) FROM help_requests") or 0)
             duplicates = int(await db.fetchval(
-                "SELECT COUNT(*) FROM (SELECT person_id FROM help_requests GROUP BY person_id HAVING COUNT(*) > 1)") or 0)
+                "SELECT COUNT(*) FROM (SELECT person_id FROM help_requests GROUP BY person_id"
+                " HAVING COUNT(*) > 1)") or 0)
             drafts = int(await db.fetchval("SELECT COUNT(*) FROM help_drafts") or 0)
             codes = {w for text in results if isinstance(text, str) for w in text.split() if w.startswith("HT-")}
             posted, posted_after = await wait_posted(app, stored, group_timeout)

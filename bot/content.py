@@ -34,6 +34,8 @@ OUT_OF_SCOPE_FILE = "out_of_scope.toml"
 FAQ_DIR = "faq"
 GROUPS_FILE = "_groups.toml"
 CAMPAIGNS_DIR = "campaigns"
+EXAMPLES_DIR = "examples"  # <label>.txt: one example question per line (training data of the classifier)
+REDIRECTS_FILE = "redirects.toml"
 
 FAQ_KEYS = frozenset({"id", "title", "group", "questions", "keywords", "related", "as_of", "sources"})
 TEMPLATE_KEYS = frozenset({"id", "title", "topic", "as_of", "sources"})
@@ -126,6 +128,25 @@ class Template:
 
 
 @dataclass(frozen=True)
+class Redirect:
+    """A neighbouring matter the bot declines with a pointer to who handles it (content/redirects.toml)."""
+
+    id: str
+    title: str
+    text: str  # Vietnamese, may hold {{placeholders}}
+    line: int = 1
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example question of a label, with where it was written."""
+
+    text: str
+    path: Path
+    line: int
+
+
+@dataclass(frozen=True)
 class Content:
     commune: Commune
     faqs: dict[str, Faq]  # in file-name order
@@ -133,6 +154,9 @@ class Content:
     abbreviations: dict[str, str]
     out_of_scope: tuple[str, ...]
     templates: dict[str, Template] = field(default_factory=dict)
+    # label (FAQ id, redirect id or "out-of-scope") → example questions from content/examples/<label>.txt
+    examples: dict[str, tuple[Example, ...]] = field(default_factory=dict)
+    redirects: dict[str, Redirect] = field(default_factory=dict)
 
     def group(self, group_id: str) -> Group | None:
         return next((g for g in self.groups if g.id == group_id), None)
@@ -185,6 +209,8 @@ def read_content(content_dir: Path) -> tuple[Content, list[Problem]]:
     abbreviations = _read_abbreviations(content_dir / ABBREVIATIONS_FILE, problems)
     out_of_scope = _read_out_of_scope(content_dir / OUT_OF_SCOPE_FILE, problems)
     templates = _read_templates(content_dir / CAMPAIGNS_DIR, problems)
+    examples = _read_examples(content_dir / EXAMPLES_DIR, problems)
+    redirects = _read_redirects(content_dir / REDIRECTS_FILE, problems)
     content = Content(
         commune=commune or blank_commune(),
         faqs=faqs,
@@ -192,6 +218,8 @@ def read_content(content_dir: Path) -> tuple[Content, list[Problem]]:
         abbreviations=abbreviations,
         out_of_scope=out_of_scope,
         templates=templates,
+        examples=examples,
+        redirects=redirects,
     )
     return content, problems
 
@@ -664,6 +692,58 @@ def _read_out_of_scope(path: Path, problems: list[Problem]) -> tuple[str, ...]:
     words = fields.texts("words")
     fields.unknown_keys({"words"})
     return words or ()
+
+
+def _read_examples(folder: Path, problems: list[Problem]) -> dict[str, tuple[Example, ...]]:
+    """content/examples/<label>.txt: one question per line; blank lines and lines starting with # skipped."""
+    out: dict[str, tuple[Example, ...]] = {}
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.txt")):
+        if not ID_RE.match(path.stem):
+            problems.append(Problem(path, 1, f"example file name '{path.stem}' must be a FAQ or redirect id"))
+            continue
+        text = _read_text(path, problems)
+        if text is None:
+            continue
+        items: list[Example] = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if line and not line.startswith("#"):
+                items.append(Example(line, path, number))
+        out[path.stem] = tuple(items)
+    return out
+
+
+def _read_redirects(path: Path, problems: list[Problem]) -> dict[str, Redirect]:
+    if not path.exists():
+        return {}
+    loaded = _load_toml_file(path, problems)
+    if loaded is None:
+        return {}
+    data, lines = loaded
+    out: dict[str, Redirect] = {}
+    starts = [i + 1 for i, line in enumerate(lines) if line.strip() == "[[redirect]]"]
+    for n, item in enumerate(data.get("redirect", [])):
+        line = starts[n] if n < len(starts) else 1
+        if not isinstance(item, dict):
+            problems.append(Problem(path, line, "each [[redirect]] must be a table"))
+            continue
+        rid, title, text = item.get("id"), item.get("title"), item.get("text")
+        unknown = set(item) - {"id", "title", "text"}
+        if unknown:
+            problems.append(Problem(path, line, f"unknown key(s) {', '.join(sorted(unknown))}"))
+        if not (isinstance(rid, str) and ID_RE.match(rid)):
+            problems.append(Problem(path, line, "a redirect needs an id of lowercase letters, digits and dashes"))
+            continue
+        if not (isinstance(title, str) and title.strip() and isinstance(text, str) and text.strip()):
+            problems.append(Problem(path, line, f"redirect '{rid}' needs a title and a text"))
+            continue
+        if rid in out:
+            problems.append(Problem(path, line, f"redirect '{rid}' is defined twice"))
+            continue
+        out[rid] = Redirect(rid, title.strip(), text.strip(), line)
+    return out
 
 
 # --- FAQ files and templates --------------------------------------------------------------------------

@@ -62,13 +62,18 @@ class Questions:
         row = await self.db.fetchone("SELECT person_id, topic FROM questions WHERE id = ?", (question_id,))
         return None if row is None else (row["person_id"], row["topic"])
 
-    async def gaps(self, since: float = 0.0, limit: int = 50) -> list[Gap]:
-        """Unanswered / unsure questions and 👎 answers, most frequent first."""
+    async def gaps(self, since: float = 0.0, limit: int = 50, low_score: float = 0.0) -> list[Gap]:
+        """Declined (out of scope or redirected), unsure and low-confidence answered questions (score below
+        `low_score`), and 👎 answers, most frequent first."""
         rows = await self.db.fetchall(
             """
             SELECT MAX(text) AS text, folded, COUNT(*) AS n, status AS kind, NULL AS topic, MAX(asked_at) AS last_at
-              FROM questions WHERE status IN ('unsure', 'out_of_scope') AND asked_at >= ?
+              FROM questions WHERE status IN ('unsure', 'out_of_scope', 'redirect') AND asked_at >= ?
              GROUP BY folded, status
+            UNION ALL
+            SELECT MAX(text), folded, COUNT(*), 'low', topic, MAX(asked_at)
+              FROM questions WHERE status = 'answer' AND score < ? AND asked_at >= ?
+             GROUP BY folded, topic
             UNION ALL
             SELECT MAX(q.text), q.folded, COUNT(*), 'thumbs_down', f.faq_id, MAX(f.created_at)
               FROM feedback f JOIN questions q ON q.id = f.question_id
@@ -77,7 +82,7 @@ class Questions:
             ORDER BY n DESC, last_at DESC
             LIMIT ?
             """,
-            (since, since, limit),
+            (since, low_score, since, since, limit),
         )
         return [Gap(r["text"], r["folded"], r["n"], r["kind"], r["topic"], r["last_at"]) for r in rows]
 

@@ -1,8 +1,10 @@
 """Accuracy floors of the FAQ engine on the real content.
 
 Two question sets: the shared dev set (../shared/eval/dev_questions.tsv, skipped when absent) and the
-project's own paraphrases (tests/data/paraphrases.tsv, written independently of the FAQ files and of the
-dev set). Floors: in-scope top-1 ≥ 90 %, out-of-scope rejected (no answer) ≥ 80 %.
+project's held-out set (tests/data/heldout.tsv, written in residents' styles for issue 11, never trained on:
+a test below checks that none of its questions is in content/). Floors on the held-out set: right topic
+≥ 93 %, out-of-scope declined ≥ 90 % (measured 94.5 % / 91.5 %; the goal is 95 % / 92 %); on the small
+dev set 90 % / 80 %.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from bot.faq.service import FaqService
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT.parent / "shared" / "eval" / "dev_questions.tsv"
-PARAPHRASES = ROOT / "tests" / "data" / "paraphrases.tsv"
+HELDOUT = ROOT / "tests" / "data" / "heldout.tsv"
 CONTENT = ROOT / "content"
 OUT_OF_SCOPE = "out-of-scope"
 IN_SCOPE_FLOOR = 0.90
 REJECT_FLOOR = 0.80
+HELDOUT_IN_SCOPE_FLOOR = 0.93
+HELDOUT_REJECT_FLOOR = 0.90
 
 
 def read_tsv(path: Path) -> list[tuple[str, str]]:
@@ -56,19 +60,24 @@ def scores(service: FaqService, rows: list[tuple[str, str]]) -> tuple[float, flo
     return hits / max(n_in, 1), rejected / max(n_out, 1), misses
 
 
-def test_paraphrase_set_is_broad() -> None:
-    rows = read_tsv(PARAPHRASES)
+def test_heldout_set_is_broad_and_never_trained_on() -> None:
+    from bot.faq.normalize import fold
+    from bot.faq.service import classifier_examples
+
+    rows = read_tsv(HELDOUT)
     topics = Counter(topic for _, topic in rows)
-    assert topics[OUT_OF_SCOPE] >= 25
-    assert sum(n for t, n in topics.items() if t != OUT_OF_SCOPE) >= 150
+    assert topics[OUT_OF_SCOPE] >= 40
     assert set(topics) - {OUT_OF_SCOPE} == set(TAXONOMY_IDS)
     assert len({q for q, _ in rows}) == len(rows), "duplicate questions"
+    trained = {fold(t) for texts in classifier_examples(load_content(CONTENT)).values() for t in texts}
+    leaked = [q for q, _ in rows if fold(q) in trained]
+    assert not leaked, f"held-out questions found in the training data: {leaked}"
 
 
-def test_paraphrases_floor(service: FaqService) -> None:
-    top1, rejected, misses = scores(service, read_tsv(PARAPHRASES))
-    assert top1 >= IN_SCOPE_FLOOR, "\n".join(misses)
-    assert rejected >= REJECT_FLOOR, "\n".join(misses)
+def test_heldout_floor(service: FaqService) -> None:
+    top1, rejected, misses = scores(service, read_tsv(HELDOUT))
+    assert top1 >= HELDOUT_IN_SCOPE_FLOOR, "\n".join(misses)
+    assert rejected >= HELDOUT_REJECT_FLOOR, "\n".join(misses)
 
 
 def test_dev_set_floor(service: FaqService) -> None:
@@ -89,10 +98,13 @@ def test_cli_ask_json_lines(
 
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("BOT_CONTENT_DIR", str(CONTENT))
-    monkeypatch.setattr("sys.stdin", io.StringIO("quên mật khẩu vneid\nkết quả xổ số hôm nay\n\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("quên mật khẩu vneid\nkết quả xổ số hôm nay\n\n"
+                                                 "quen mat khau app ngan hang agribank\n"))
     assert main(["ask", "--json", "-"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(lines) == 3
+    assert len(lines) == 4
+    assert lines[3]["topic"] is None and lines[3]["redirect"] == "bank-app" and lines[3]["answer"] is None
+    assert "redirect" not in lines[1]
     assert set(lines[0]) == {"question", "topic", "score", "answer", "suggestions"}
     assert lines[0]["topic"] == "vneid-forgot-password" and lines[0]["answer"]
     assert "<" not in lines[0]["answer"] and "**" not in lines[0]["answer"]

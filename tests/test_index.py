@@ -276,6 +276,7 @@ def test_out_of_scope_words_are_whole_syllables(service: FaqService) -> None:
 
 def test_service_unsure_gives_candidates(service: FaqService, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_module, "ANSWER_THRESHOLD", 1.01)
+    monkeypatch.setattr(service_module, "CLASSIFIER_ANSWER", 1.01)
     answer = service.ask("quên mật khẩu")
     assert answer.status == "unsure"
     assert answer.topic is None

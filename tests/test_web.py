@@ -175,9 +175,9 @@ async def test_the_panel_shows_the_match_the_queue_masked_and_campaign_progress(
     mine = (await client.get("/web/panel", params={"user_id": lan.id})).json()["result"]
     question = mine["question"]
     assert question["topic"] == topic and question["status"] == "answer"
-    assert question["title"] == svc.faq.faq(topic).title and 0.3 <= question["score"] <= 1
+    assert question["title"] == svc.faq.faq(topic).title and svc.faq.thresholds()["answer"] <= question["score"] <= 1
     assert question["closest"][0]["id"] == topic and len(question["closest"]) == 3
-    assert mine["thresholds"] == {"answer": 0.3, "unsure": 0.1}
+    assert mine["thresholds"] == svc.faq.thresholds()
     anyone = (await client.get("/web/panel")).json()["result"]["question"]
     assert anyone["status"] == "out_of_scope" and anyone["topic"] is None
 

@@ -92,6 +92,7 @@ def run_checks(content_dir: Path) -> tuple[Content, list[Problem]]:
     problems += _check_out_of_scope(content, content_dir / OUT_OF_SCOPE_FILE)
     problems += _check_commune(content, content_dir / COMMUNE_FILE, commune_ok)
     problems += check_catalogs(content_dir / "locales")
+    problems += _check_examples(content, content_dir)
     unique = dict.fromkeys(problems)
     return content, sorted(unique, key=lambda p: (str(p.path), p.line, p.severity, p.message))
 
@@ -170,6 +171,59 @@ def _body_problems(item: Faq | Template, content: Content, commune_ok: bool, wha
                 f"title; Telegram allows {TELEGRAM_LIMIT}: shorten it",
             )
         )
+    return problems
+
+
+# Training data for the classifier (content/examples/): example questions per label, counting the FAQ's
+# own `questions`; the confusable pairs need more, with examples close to the neighbouring topic.
+MIN_EXAMPLES = 30
+MIN_EXAMPLES_CONFUSABLE = 60
+MIN_OUT_OF_SCOPE = 200
+CONFUSABLE_PAIRS: tuple[tuple[str, str], ...] = (
+    ("vneid-level-compare", "vneid-level2-register"),
+    ("vneid-passcode", "vneid-forgot-password"),
+    ("vneid-new-device", "vneid-activate"),
+    ("vneid-integrate-docs", "vneid-use-as-id"),
+)
+
+
+def _check_examples(content: Content, content_dir: Path) -> list[Problem]:
+    from bot.faq.service import SPECIAL_LABELS
+
+    problems: list[Problem] = []
+    folder = content_dir / "examples"
+    known = set(content.faqs) | set(content.redirects) | set(SPECIAL_LABELS)
+    for label in content.examples:
+        if label not in known:
+            problems.append(Problem(folder / f"{label}.txt", 1,
+                                    f"'{label}' is not an FAQ id, a redirect id or one of {', '.join(SPECIAL_LABELS)}"))
+    confusable = {t for pair in CONFUSABLE_PAIRS for t in pair}
+    for faq in content.faqs.values():
+        count = len(faq.questions) + len(content.examples.get(faq.id, ()))
+        floor = MIN_EXAMPLES_CONFUSABLE if faq.id in confusable else MIN_EXAMPLES
+        if count < floor:
+            problems.append(Problem(folder / f"{faq.id}.txt", 1,
+                                    f"{count} example questions (questions + examples): write at least {floor}",
+                                    "warning"))
+    oos = len(content.examples.get("out-of-scope", ()))
+    if oos < MIN_OUT_OF_SCOPE:
+        problems.append(Problem(folder / "out-of-scope.txt", 1,
+                                f"{oos} out-of-scope examples: write at least {MIN_OUT_OF_SCOPE}", "warning"))
+    for rid, redirect in content.redirects.items():
+        if not content.examples.get(rid):
+            problems.append(Problem(content_dir / "redirects.toml", redirect.line,
+                                    f"redirect '{rid}' has no examples/{rid}.txt: the bot cannot recognise it"))
+    # The same question under two labels teaches the classifier nothing but confusion.
+    owner: dict[str, tuple[str, Path, int]] = {}
+    for label, items in content.examples.items():
+        for item in items:
+            key = fold(item.text)
+            first = owner.get(key)
+            if first is not None and first[0] != label:
+                problems.append(Problem(item.path, item.line,
+                                        f"also an example of '{first[0]}' ({first[1].name}:{first[2]})", "warning"))
+            else:
+                owner.setdefault(key, (label, item.path, item.line))
     return problems
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 
+from bot.content import render_placeholders
 from bot.dialogue import callbacks as cb
 from bot.dialogue.basics import contacts_html, remember
 from bot.dialogue.core import Turn
@@ -99,17 +100,33 @@ async def ask(turn: Turn, text: str) -> None:
         await turn.reply(Out(answer_html(turn, result.topic), answer_buttons(turn, question_id, result.related),
                              reply_to=reply_to))
         return
+    officer = (Button(_("🙋 Ask an officer"), cb.make("ask")),)
+    if result.status == "small_talk":
+        await turn.reply(Out(html.escape(_("Hello! I answer questions about VNeID, the căn cước card and online "
+                                           "public services. Type your question, or choose from the menu.")),
+                             menu=True, reply_to=reply_to))
+        return
+    if result.status == "need_help":
+        await turn.reply(Out(html.escape(_("An officer of the commune can help you. Press the button below, or "
+                                           "type your question.")), (officer,), reply_to=reply_to))
+        return
+    if result.status == "redirect" and result.redirect in s.content.redirects:
+        redirect = s.content.redirects[result.redirect]
+        text = render_placeholders(redirect.text, s.content.commune, _("not updated yet"))
+        lead = _("Sorry, the bot does not answer this.")
+        await turn.reply(Out(html.escape(f"{lead} {text}"), (officer,), reply_to=reply_to))
+        return
     if result.status == "unsure" and result.candidates:
         log.info("unsure question %d (score %.2f): %s", question_id, result.score, masked[:200])
         rows = [(Button(s.faq.faq(c).title, cb.make("a", c)),) for c in result.candidates[:3] if c in s.content.faqs]
-        rows.append((Button(_("🙋 Ask an officer"), cb.make("ask")),))
+        rows.append(officer)
         await turn.reply(Out(html.escape(_("I am not sure I understood. Did you mean:")), tuple(rows),
                              reply_to=reply_to))
         return
     log.info("out-of-scope question %d: %s", question_id, masked[:200])
     decline = _("Sorry, I can only answer questions about electronic identification (VNeID), the căn cước "
                 "card and online public services. For other matters, please contact the commune:")
-    await turn.reply(Out(html.escape(decline) + "\n\n" + contacts_html(turn), reply_to=reply_to))
+    await turn.reply(Out(html.escape(decline) + "\n\n" + contacts_html(turn), (officer,), reply_to=reply_to))
 
 
 async def on_text(turn: Turn) -> None:

@@ -35,7 +35,6 @@ from typing import Any
 from bot.campaigns.audience import Audience
 from bot.campaigns.errors import CampaignError
 from bot.content import ContentError
-from bot.faq.service import ANSWER_THRESHOLD, UNSURE_THRESHOLD
 from bot.helpdesk.model import OFFICER_STATUS_LABELS, ref_code
 from bot.helpdesk.model import TOPICS as HELP_TOPICS
 from bot.i18n import LANGUAGES, N_, Catalogs, Translate, fmt_datetime
@@ -303,7 +302,7 @@ class WebChat:
             return {
                 "resetting": False,
                 "question": await self._question(svc, user_id, lang),
-                "thresholds": {"answer": ANSWER_THRESHOLD, "unsure": UNSURE_THRESHOLD},
+                "thresholds": svc.faq.thresholds(),
                 **await self._requests(svc, _, lang),
                 **await self._campaigns(svc, _, lang),
                 "report": await self._report(svc, _),

@@ -1,0 +1,49 @@
+"""The FAQ classifier (issue 11): features, training, the cache, abbreviations through the normaliser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.content import load_content
+from bot.faq.classifier import OUT_OF_SCOPE, Classifier, data_hash, featurize
+from bot.faq.normalize import compile_abbreviations, expand_abbreviations, tokenize
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+NO_ABBREVIATIONS = compile_abbreviations({})
+
+TOY = {
+    "passcode": ["quen passcode", "passcode bi khoa", "doi ma 6 so", "nhap sai passcode nhieu lan"],
+    "password": ["quen mat khau dang nhap", "dat lai mat khau", "doi mat khau vneid", "mat khau sai"],
+    OUT_OF_SCOPE: ["gia lua hom nay", "thoi tiet ngay mai", "ket qua xo so", "quen mat khau zalo"],
+}
+
+
+def test_features_are_folded_char_and_word_ngrams_with_a_weaker_accent_signal() -> None:
+    feats = featurize("Quên mật khẩu", NO_ABBREVIATIONS)
+    assert "w:quen" in feats and "b:quen mat" in feats and "c: qu" in feats and "c:khau " in feats
+    assert feats["a:quên"] < feats["w:quen"]
+    assert {k for k in featurize("quen mat khau", NO_ABBREVIATIONS)} == {k for k in feats if not k.startswith("a:")}
+
+
+def test_a_toy_model_separates_its_classes_and_the_out_of_scope_class() -> None:
+    model = Classifier.train(TOY, NO_ABBREVIATIONS)
+    assert model.predict("toi quen passcode roi").label == "passcode"
+    assert model.predict("quen mat khau dang nhap vneid").label == "password"
+    assert model.predict("thoi tiet hom nay the nao").label == OUT_OF_SCOPE
+    probs = model.predict("quen passcode", k=3).ranked
+    assert abs(sum(p for _c, p in probs) - 1.0) < 1e-6
+
+
+def test_the_model_is_cached_by_a_hash_of_its_data() -> None:
+    key = data_hash(TOY, {})
+    first = Classifier.train(TOY, NO_ABBREVIATIONS, cache_key=key)
+    assert Classifier.train(TOY, NO_ABBREVIATIONS, cache_key=key) is first
+    changed = {**TOY, "passcode": [*TOY["passcode"], "ma passcode"]}
+    assert data_hash(changed, {}) != key
+
+
+def test_residents_abbreviations_expand_before_the_classifier() -> None:
+    table = compile_abbreviations(load_content(CONTENT).abbreviations)
+    for typed, expected in (("lltp", "lý lịch tư pháp"), ("đdđt", "định danh điện tử"), ("cccd", "căn cước"),
+                            ("bhyt", "bảo hiểm y tế"), ("vnied", "vneid"), ("đk", "đăng ký"), ("ko", "không")):
+        assert expected in " ".join(expand_abbreviations(tokenize(typed), table)), typed
