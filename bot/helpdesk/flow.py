@@ -103,12 +103,17 @@ async def on_contact(turn: Turn) -> None:
     await after(turn, reply)
 
 
+STRONG_MATCH = 0.8
+
+
 async def consume_text(turn: Turn, text: str) -> bool:
     """Free text that answers the open form; False when no form is open (the text is then a question).
     Text that reads like a question (or matches an FAQ strongly) is not saved: the resident is asked."""
     if not turn.private:
         return False
-    strong = turn.svc.faq.ask(text[:200]).status == "answer"
+    # "Strongly": well above the answer threshold — a name such as "Đỗ Khoa" may brush an FAQ ("khóa").
+    asked = turn.svc.faq.ask(text[:200])
+    strong = asked.status == "answer" and asked.score >= STRONG_MATCH
     if await turn.svc.helpdesk.question_at_step(who(turn), text, turn._, strong):
         await ask_which(turn, text)
         return True
