@@ -435,3 +435,36 @@ async def test_a_long_outage_of_502s_is_waited_out_nobody_is_failed(sandbox: San
     report = await svc.report(campaign_id)
     assert failures >= 6  # the same residents were tried again and again, more than max_tries
     assert report is not None and (report.sent, report.failed, report.pending) == (60, 0, 0)
+
+
+async def test_slow_answers_are_retried_once_and_the_report_matches_what_arrived(sandbox: Sandbox, bot: App) -> None:
+    """Issue 14 item 8: a send answered after the client's read timeout may have arrived: one retry, never more."""
+    svc = bot.bot_data.svc.campaigns
+    users = await subscribers(sandbox, bot, 30)
+    sandbox.simulate_slow(6.0, count=3, method="sendMessage")  # three sends arrive; their answers come too late
+    slowest = users[-1]
+    sandbox.simulate_slow(6.0, count=2, chat_id=slowest.id, method="sendMessage")  # both of its tries
+    campaign_id = await svc.create("Tin lúc mạng chậm", at=None)
+    await eventually(lambda: sum(received(sandbox, users, "Tin lúc mạng chậm").values()) >= 30, timeout=30)
+    await svc.engine.idle()
+    await asyncio.sleep(6.5)  # the late answers come in
+    copies = received(sandbox, users, "Tin lúc mạng chậm")
+    report = await svc.report(campaign_id)
+    assert report is not None and report.pending == 0
+    assert all(1 <= copies[u.id] <= 2 for u in users)  # everyone has it; nobody three times
+    assert copies[slowest.id] == 2 and sum(n - 1 for n in copies.values()) <= 5  # one retry per unanswered send
+    assert (report.sent, report.failed) == (29, 1)  # the twice-unanswered one is not claimed as sent
+    row = await bot.bot_data.svc.db.fetchone(
+        "SELECT error FROM deliveries WHERE person_id = ?", (await person_of(bot, slowest.id),))
+    assert row is not None and "may have arrived" in row["error"]
+
+
+async def test_a_reply_under_a_slow_api_is_not_followed_by_an_apology(sandbox: Sandbox, bot: App) -> None:
+    resident = sandbox.user(2701, "Bà Tư")
+    sandbox.simulate_slow(6.0, count=1, chat_id=resident.id, method="sendMessage")
+    await resident.send("quen mat khau vneid")
+    await eventually(lambda: bool(resident.messages()), timeout=10)
+    await asyncio.sleep(7.0)  # the answer's late response, and anything the bot would send after it
+    texts = [m.text for m in resident.messages()]
+    assert len(texts) == 1 and "mật khẩu" in texts[0].lower()
+    assert not any("something went wrong" in t or "có lỗi" in t.lower() for t in texts)

@@ -546,6 +546,12 @@ class Sandbox:
         """The next `count` matching calls answer `status` with `description` (e.g. 502 "Bad Gateway")."""
         return self.world.add_fault(FaultRule(status, description, count, chat_id, method))
 
+    def simulate_slow(
+        self, seconds: float = 6.0, count: int = 1, chat_id: int | None = None, method: str | None = None
+    ) -> FaultRule:
+        """The next `count` matching calls are carried out but answered `seconds` late (a slow Bot API)."""
+        return self.world.add_fault(FaultRule(200, "slow", count, chat_id, method, delay=seconds))
+
     def clear_faults(self) -> None:
         self.world.faults.clear()
 

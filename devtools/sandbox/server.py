@@ -43,7 +43,8 @@ Fidelity (what Telegram refuses, the sandbox refuses with Telegram's wording):
   characters → "BOT_COMMAND_DESCRIPTION_INVALID", more than 100 commands → "BOT_COMMANDS_TOO_MUCH";
 - photos: bytes that are not PNG/JPEG/GIF/WebP → "IMAGE_PROCESS_FAILED"; over 10 MB → "file is too big";
 - 429 "Too Many Requests: retry after S" with parameters.retry_after, and any other error, when
-  injected with `World.add_fault` (``Sandbox.simulate_flood`` / ``simulate_error``).
+  injected with `World.add_fault` (``Sandbox.simulate_flood`` / ``simulate_error`` /
+  ``simulate_slow``).
 
 Not implemented (404 "Not Found", or documented approximation): webhooks (setWebhook), inline mode,
 payments, games, polls, media groups, documents/audio/video/animation/location/venue/contact sending,
@@ -612,9 +613,11 @@ class BotApi:
         chat_hint = params.chat_id_hint()
         try:
             fault = self.world.take_fault(name, chat_hint)
-            if fault is not None:
+            if fault is not None and fault.status != 200:
                 raise ApiError(fault.status, fault.description, fault.retry_after)
             result = await impl(params)
+            if fault is not None and fault.delay > 0:
+                await asyncio.sleep(fault.delay)  # done, but the answer is late
         except ApiError as error:
             self.world.record_call(name, chat_hint, error.code, error.description)
             log.debug("sandbox: %s -> %s %s", name, error.code, error.description)
@@ -1319,6 +1322,7 @@ class ControlApi:
     POST /sandbox/block | unblock             {user_id}   (block also takes {"blocked": false})
     POST /sandbox/flood                       {retry_after?, count?, chat_id?, method?}
     POST /sandbox/error                       {status, description, count?, chat_id?, method?}
+    POST /sandbox/slow                        {seconds?, count?, chat_id?, method?}: done, answered late
     POST /sandbox/reset
     GET  /sandbox/messages?chat_id=&after=&include_user=1
     GET  /sandbox/answers                     callback answers
@@ -1357,6 +1361,7 @@ class ControlApi:
             "unblock": self._unblock,
             "flood": self._flood,
             "error": self._error,
+            "slow": self._slow,
             "reset": self._reset,
         }
 
@@ -1592,6 +1597,13 @@ class ControlApi:
                 self._chat_of(v),
                 v.get("method") or None,
             )
+        )
+        return {"remaining": rule.remaining}
+
+    def _slow(self, v: JSON) -> JSON:
+        rule = self.world.add_fault(
+            FaultRule(200, "slow", int(v.get("count", 1)), self._chat_of(v), v.get("method") or None,
+                      delay=float(v.get("seconds", 6)))
         )
         return {"remaining": rule.remaining}
 

@@ -290,7 +290,9 @@ class CallRecord:
 class FaultRule:
     """The next `remaining` calls matching (method, chat_id) fail with `status` / `description`.
 
-    `method=None` matches any method that targets a chat (has a chat_id), never getUpdates.
+    `method=None` matches any method that targets a chat (has a chat_id), never getUpdates. With status
+    200 and a `delay`, the call goes through but its answer comes `delay` seconds late (a slow API: a
+    client that gives up first cannot know whether its message arrived).
     """
 
     status: int
@@ -299,6 +301,7 @@ class FaultRule:
     chat_id: int | None = None
     method: str | None = None
     retry_after: int | None = None
+    delay: float = 0.0
 
     def matches(self, method: str, chat_id: int | None) -> bool:
         if self.remaining <= 0:
