@@ -55,7 +55,9 @@ class Database:
             self._conn.row_factory = aiosqlite.Row
             await self._conn.execute("PRAGMA journal_mode=WAL")
             await self._conn.execute("PRAGMA foreign_keys=ON")
-            await self._conn.execute("PRAGMA busy_timeout=10000")
+            # Another process's write transaction (the CLI, a backup, an editor's sqlite3 shell) is waited out
+            # for up to 30 s by every statement: a 15 s lock delays answers instead of losing them.
+            await self._conn.execute("PRAGMA busy_timeout=30000")
             await self._conn.execute("PRAGMA synchronous=NORMAL")
             await self.migrate()
         except BaseException:

@@ -179,3 +179,34 @@ async def test_forged_button_data_gets_a_calm_answer(sandbox: Sandbox, bot: App)
         query = await user.press(start, data, forge=True)
         answer = await sandbox.wait_for_answer(query)
         assert answer is not None
+
+
+async def test_a_question_during_another_process_s_15_second_write_lock_is_answered_after_it(
+        sandbox: Sandbox, bot: App) -> None:
+    """Issue 14 item 5: a write lock held by another process (the CLI, a backup) delays answers, loses none."""
+    import asyncio
+    import sqlite3
+    import threading
+    import time
+
+    held = threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(bot.bot_data.svc.settings.db_path, timeout=30)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            held.set()
+            time.sleep(15)
+            connection.rollback()
+        finally:
+            connection.close()
+
+    locker = threading.Thread(target=hold, daemon=True)
+    locker.start()
+    assert held.wait(5)
+    newcomer = sandbox.user(4301, "Ông Sáu")  # a first message: the bot must write who this is
+    started = time.monotonic()
+    reply = await newcomer.ask("quen mat khau vneid", timeout=40)
+    assert time.monotonic() - started >= 10  # it waited for the lock …
+    assert "mật khẩu" in reply.text.lower()  # … and then answered, nothing lost
+    await asyncio.to_thread(locker.join)
