@@ -109,7 +109,7 @@ def write(content_dir: Path, relative: str, text: str) -> None:
 def test_valid_content_has_no_errors(content_dir: Path) -> None:
     assert messages(content_dir) == []
     content = load_content(content_dir)
-    assert len(content.faqs) == 33 and list(content.templates) == ["moi-dang-ky"]
+    assert len(content.faqs) == 38 and list(content.templates) == ["moi-dang-ky"]
     assert content.commune.office_weekdays == [1, 2, 3, 4, 5]
     assert [v.id for v in content.commune.villages] == ["thon-1", "thon-2"]
     assert len(content.commune.holidays) == 2
@@ -271,7 +271,7 @@ def cli_env(content_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_cli_check_ok(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["content", "check"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "OK (33 FAQs, 1 templates)"
+    assert out[-1] == "OK (38 FAQs, 1 templates)"
     assert all(": warning: " in line for line in out[:-1])
 
 

@@ -30,7 +30,8 @@ from bot.faq.render import TELEGRAM_LIMIT, render_html
 
 __all__ = ["AS_OF_MAX_MONTHS", "MIN_QUESTIONS", "TAXONOMY_IDS", "Problem", "check_content", "run_checks"]
 
-# The 33 in-scope topics of the Đề án 06 taxonomy (shared/facts/taxonomy.md): each must have an FAQ file.
+# The in-scope topics of the Đề án 06 taxonomy (shared/facts/taxonomy.md): each must have an FAQ file.
+# 33 from the first taxonomy, then the 5 "topics to add" of December 2026 (issue 12).
 TAXONOMY_IDS: tuple[str, ...] = (
     "de-an-06-overview",
     "vneid-what-is",
@@ -65,6 +66,11 @@ TAXONOMY_IDS: tuple[str, ...] = (
     "data-privacy",
     "scam-warning",
     "hotline-support",
+    "vneid-an-sinh-account",
+    "vneid-residence-info",
+    "can-cuoc-exchange-age",
+    "cmnd-9-digit",
+    "sim-check-owner",
 )
 MIN_QUESTIONS = 6
 # An answer or announcement whose as_of is older than this many months is shown as a warning, so the editor
