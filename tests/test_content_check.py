@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,7 @@ def write(content_dir: Path, relative: str, text: str) -> None:
 def test_valid_content_has_no_errors(content_dir: Path) -> None:
     assert messages(content_dir) == []
     content = load_content(content_dir)
-    assert len(content.faqs) == 33 and list(content.templates) == ["moi-dang-ky"]
+    assert len(content.faqs) == 38 and list(content.templates) == ["moi-dang-ky"]
     assert content.commune.office_weekdays == [1, 2, 3, 4, 5]
     assert [v.id for v in content.commune.villages] == ["thon-1", "thon-2"]
     assert len(content.commune.holidays) == 2
@@ -270,7 +271,7 @@ def cli_env(content_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_cli_check_ok(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["content", "check"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "OK (33 FAQs, 1 templates)"
+    assert out[-1] == "OK (38 FAQs, 1 templates)"
     assert all(": warning: " in line for line in out[:-1])
 
 
@@ -304,3 +305,50 @@ def test_cli_check_lists_templates_that_would_be_incomplete(cli_env: Path,
     main(["content", "check"])
     out = capsys.readouterr().out
     assert "thieu.md" in out and "template incomplete" in out and "police_phone" in out
+
+
+# --- as_of age (issue 12 item 7) -----------------------------------------------------------------------
+
+
+def test_old_as_of_is_a_warning_after_six_months(content_dir: Path) -> None:
+    # The fixture's FAQs and template are as of 2026-11-20: fresh on 2027-05-20, stale from 2027-05-21.
+    text = faq_text("vneid-activate").replace("as_of = 2026-11-20", "as_of = 2026-05-31")
+    write(content_dir, "faq/vneid-activate.md", text)
+    on = date(2026, 12, 3)
+    stale = [p for p in check_content(content_dir, today=on) if "months old" in p.message]
+    assert [(p.path.name, p.line, p.severity) for p in stale] == [("vneid-activate.md", 8, "warning")]
+    assert stale[0].message == ("as_of 2026-05-31 is more than 6 months old: re-check this answer's facts, "
+                                "then set as_of to the day you checked them")
+    assert not [p for p in check_content(content_dir, today=date(2026, 11, 30)) if "months old" in p.message]
+    later = [p.path.name for p in check_content(content_dir, today=date(2027, 5, 21)) if "months old" in p.message]
+    assert len(later) == len(TAXONOMY_IDS) + 1 and "moi-dang-ky.md" in later  # announcements too
+    assert not [p for p in check_content(content_dir, today=date(2027, 5, 20))
+                if "months old" in p.message and p.path.name != "vneid-activate.md"]
+    assert messages(content_dir) == []  # never an error
+
+
+def test_as_of_age_is_set_in_commune_toml(content_dir: Path) -> None:
+    write(content_dir, "faq/vneid-activate.md",
+          faq_text("vneid-activate").replace("as_of = 2026-11-20", "as_of = 2025-01-01"))
+    on = date(2026, 12, 3)
+    write(content_dir, "commune.toml", COMMUNE + "\n[check]\nas_of_max_months = 24\n")
+    assert not [p for p in check_content(content_dir, today=on) if "months old" in p.message]
+    write(content_dir, "commune.toml", COMMUNE + "\n[check]\nas_of_max_months = 12\n")
+    assert [p.message[:40] for p in check_content(content_dir, today=on) if "months old" in p.message] == [
+        "as_of 2025-01-01 is more than 12 months "]
+    write(content_dir, "commune.toml", COMMUNE + "\n[check]\nas_of_max_months = 0\n")
+    assert not [p for p in check_content(content_dir, today=on) if "months old" in p.message]
+    write(content_dir, "commune.toml", COMMUNE + '\n[check]\nas_of_max_months = "six"\n')
+    line = len(COMMUNE.splitlines()) + 3
+    assert messages(content_dir) == [
+        f"commune.toml:{line}: 'as_of_max_months' must be a whole number of months from 0 (never warn) to 120, "
+        "not 'six'"]
+
+
+def test_cli_check_passes_with_old_as_of(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(cli_env, "faq/vneid-activate.md",
+          faq_text("vneid-activate").replace("as_of = 2026-11-20", "as_of = 2020-01-01"))
+    assert main(["content", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "vneid-activate.md:8: warning: as_of 2020-01-01 is more than 6 months old" in out
+    assert out.splitlines()[-1].startswith("OK (")

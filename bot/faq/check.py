@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import tomllib
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -27,9 +28,10 @@ from bot.content import (
 from bot.faq.normalize import fold, fold_token, tokenize
 from bot.faq.render import TELEGRAM_LIMIT, render_html
 
-__all__ = ["MIN_QUESTIONS", "TAXONOMY_IDS", "Problem", "check_content", "run_checks"]
+__all__ = ["AS_OF_MAX_MONTHS", "MIN_QUESTIONS", "TAXONOMY_IDS", "Problem", "check_content", "run_checks"]
 
-# The 33 in-scope topics of the Đề án 06 taxonomy (shared/facts/taxonomy.md): each must have an FAQ file.
+# The in-scope topics of the Đề án 06 taxonomy (shared/facts/taxonomy.md): each must have an FAQ file.
+# 33 from the first taxonomy, then the 5 "topics to add" of December 2026 (issue 12).
 TAXONOMY_IDS: tuple[str, ...] = (
     "de-an-06-overview",
     "vneid-what-is",
@@ -64,8 +66,16 @@ TAXONOMY_IDS: tuple[str, ...] = (
     "data-privacy",
     "scam-warning",
     "hotline-support",
+    "vneid-an-sinh-account",
+    "vneid-residence-info",
+    "can-cuoc-exchange-age",
+    "cmnd-9-digit",
+    "sim-check-owner",
 )
 MIN_QUESTIONS = 6
+# An answer or announcement whose as_of is older than this many months is shown as a warning, so the editor
+# re-checks its facts. Set in commune.toml: `[check]` `as_of_max_months = N` (0 = never warn).
+AS_OF_MAX_MONTHS = 6
 TITLE_WARN_CHARS = 64  # inline buttons cut longer titles on small phones
 # Room kept for what the bot adds around an answer: title, the "checked on" line, a long "not updated" text.
 ANSWER_FRAME_CHARS = 120
@@ -76,17 +86,24 @@ _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 _TAG = re.compile(r"<[^>]+>")
 
 
-def check_content(content_dir: Path) -> list[Problem]:
+def check_content(content_dir: Path, today: date | None = None) -> list[Problem]:
     """Every problem in `content_dir`, sorted by file and line."""
-    return run_checks(content_dir)[1]
+    return run_checks(content_dir, today)[1]
 
 
-def run_checks(content_dir: Path) -> tuple[Content, list[Problem]]:
-    """The content as far as it loads, and every problem found (loader's and semantic checks)."""
+def run_checks(content_dir: Path, today: date | None = None) -> tuple[Content, list[Problem]]:
+    """The content as far as it loads, and every problem found (loader's and semantic checks).
+
+    `today` (default: the system date) is the day as_of dates are measured against.
+    """
+    today = today or date.today()
     content, problems = read_content(content_dir)
     commune_ok = not any(p.severity == "error" and p.path == content_dir / COMMUNE_FILE for p in problems)
-    problems += _check_faqs(content, commune_ok)
+    max_months, setting_problems = _as_of_max_months(content_dir / COMMUNE_FILE)
+    problems += setting_problems
+    problems += _check_faqs(content, commune_ok, today)
     problems += _check_templates(content, commune_ok)
+    problems += _check_as_of_age(content, today, max_months)
     problems += _check_taxonomy(content, content_dir)
     problems += _check_abbreviations(content, content_dir / ABBREVIATIONS_FILE)
     problems += _check_out_of_scope(content, content_dir / OUT_OF_SCOPE_FILE)
@@ -227,12 +244,11 @@ def _check_examples(content: Content, content_dir: Path) -> list[Problem]:
     return problems
 
 
-def _check_faqs(content: Content, commune_ok: bool) -> list[Problem]:
+def _check_faqs(content: Content, commune_ok: bool, today: date) -> list[Problem]:
     problems: list[Problem] = []
     group_ids = {g.id for g in content.groups}
     seen_questions: dict[str, str] = {}
     oos = [(w, tuple(fold_token(t) for t in tokenize(w))) for w in content.out_of_scope]
-    today = date.today()
     for faq in content.faqs.values():
         lines = _key_lines(faq.path)
 
@@ -297,6 +313,58 @@ def _check_faqs(content: Content, commune_ok: bool) -> list[Problem]:
                     )
         problems += _body_problems(faq, content, commune_ok, "answer")
     return problems
+
+
+def _as_of_max_months(path: Path) -> tuple[int, list[Problem]]:
+    """`[check]` `as_of_max_months` of commune.toml (default AS_OF_MAX_MONTHS); a bad value is an error."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return AS_OF_MAX_MONTHS, []  # the loader reports an unreadable commune.toml
+    table = data.get("check")
+    if table is None:
+        return AS_OF_MAX_MONTHS, []
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    line = next((i + 1 for i, raw in enumerate(lines) if raw.strip() == "[check]"), 1)
+    if not isinstance(table, dict):
+        return AS_OF_MAX_MONTHS, [Problem(path, line, "'check' must be a [check] table")]
+    problems: list[Problem] = []
+    for key in table:
+        if key != "as_of_max_months":
+            problems.append(Problem(path, line, f"unknown key '{key}' in [check]", "warning"))
+    value = table.get("as_of_max_months", AS_OF_MAX_MONTHS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 120:
+        key_line = next((i + 1 for i, raw in enumerate(lines) if raw.strip().startswith("as_of_max_months")), line)
+        problems.append(Problem(path, key_line, f"'as_of_max_months' must be a whole number of months "
+                                                f"from 0 (never warn) to 120, not {value!r}"))
+        return AS_OF_MAX_MONTHS, problems
+    return value, problems
+
+
+def _months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier (the month's last day when it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    next_month = date(year + month // 12, month % 12 + 1, 1)
+    last = (next_month - date(year, month, 1)).days
+    return date(year, month, min(day.day, last))
+
+
+def _check_as_of_age(content: Content, today: date, max_months: int) -> list[Problem]:
+    """A warning for each answer or announcement not re-checked within `max_months` (0: none)."""
+    if max_months <= 0:
+        return []
+    oldest = _months_before(today, max_months)
+    items: list[tuple[Faq | Template, str]] = [(f, "answer") for f in content.faqs.values()]
+    items += [(t, "announcement") for t in content.templates.values()]
+    return [
+        Problem(item.path, _key_lines(item.path).get("as_of", 1),
+                f"as_of {item.as_of} is more than {max_months} months old: re-check this {what}'s facts, "
+                f"then set as_of to the day you checked them", "warning")
+        for item, what in items
+        if item.as_of < oldest
+    ]
 
 
 def _check_templates(content: Content, commune_ok: bool) -> list[Problem]:
