@@ -11,10 +11,16 @@ accented words as typed (they tell "mã" from "má" when a resident did type the
 scaled to unit length.
 
 Model: multinomial logistic regression, trained by stochastic gradient descent in pure Python. Weights
-are one row of class scores per feature (`array('f')`); a query's scores are the sum of its features'
-rows — with ~40 classes that is a few dozen microseconds. An update only touches the classes whose
-probability is off by more than UPDATE_EPSILON, which keeps training to a couple of seconds. No numpy:
-the model is small enough that the standard library does it in the time budget, and the bot keeps no
+are one row of class scores per feature (`array('f')`). An update only touches the classes whose
+probability is off by more than UPDATE_EPSILON, which keeps training to a couple of seconds.
+
+Scoring a query (`predict`): each feature's row, pre-multiplied by the feature's value, is packed once
+after training into a single Python integer: one LANE_BITS-bit lane per class holding the weight in fixed
+point (FIXED_BITS fractional bits), and a last lane holding the square of the feature's value. A query's
+scores for all classes are then one C-level `sum` of a few hundred integers, unpacked with `to_bytes` —
+no per-class Python objects, no per-feature loop over classes. Integer sums are exact, so the result does
+not depend on the order of the features; the rounding (2^-32, finer than the float32 rows) moves scores
+by less than 1e-7. No numpy: the standard library does it in the time budget, and the bot keeps no
 compiled dependency (README, "The FAQ classifier").
 
 The fitted model is cached in memory by a hash of its training data: reloading unchanged content does not
@@ -26,10 +32,12 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import sys
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from functools import lru_cache
+from itertools import pairwise, repeat
 
 from bot.faq.normalize import AbbreviationTable, expand_abbreviations, fold_token, has_marks, tokenize
 
@@ -45,6 +53,14 @@ UPDATE_EPSILON = 0.02
 MAX_TOUCHED = 6  # at most this many classes corrected per example
 L2 = 1e-5  # weight decay per update on touched weights
 SEED = 6
+# Packed scoring (see the module docstring). A lane holds a class's sum over a query's features, offset by
+# 2^(LANE_BITS - 2) so that every lane stays non-negative. A query has fewer than 2^FEATURE_BITS distinct
+# features (normalize caps texts at 16,384 characters); FIXED_BITS shrinks if a weight is ever so large
+# that |sum| could reach 2^(LANE_BITS - 2) (with today's weights, |w| < 32, it never does).
+LANE_BITS = 64
+FIXED_BITS = 32
+FEATURE_BITS = 18
+_LANE_OFFSET = 1 << (LANE_BITS - 2)
 
 _cache: dict[str, Classifier] = {}
 
@@ -69,6 +85,15 @@ def featurize(text: str, abbreviations: AbbreviationTable) -> dict[str, float]:
         if has_marks(t):
             feats["a:" + t] = ACCENT_WEIGHT
     return feats
+
+
+MAX_CACHED_LINE = 400  # lines up to this length reuse their n-gram slices (at most ~1,600 slices each)
+
+
+@lru_cache(maxsize=MAX_CACHED_LINE + 1)
+def _gram_slices(length: int) -> tuple[slice, ...]:
+    """The slices of the character n-grams of a line of `length` characters (NGRAM_MIN to NGRAM_MAX)."""
+    return tuple(slice(i, i + n) for n in range(NGRAM_MIN, NGRAM_MAX + 1) for i in range(length - n + 1))
 
 
 def _weighted(feats: dict[str, float], idf: Mapping[str, float]) -> tuple[list[str], list[float]]:
@@ -125,7 +150,10 @@ class Classifier:
         self.weights: dict[str, array[float]] = {}
         self.bias: list[float] = [0.0] * len(self.labels)
         self.idf: dict[str, float] = {}
-        self._scaled: dict[str, tuple[array[float], float]] = {}
+        # Packed rows (see _prepare) per kind of feature, keyed without the "w:", "b:", "c:", "a:" prefix.
+        self._packed: dict[str, dict[str, int]] = {"w": {}, "b": {}, "c": {}, "a": {}}
+        self._offset = 0
+        self._unfixed = 1.0
 
     @classmethod
     def train(
@@ -209,12 +237,47 @@ class Classifier:
         self._prepare()
 
     def _prepare(self) -> None:
-        """Rows pre-multiplied by each feature's value (IDF × ACCENT_WEIGHT for accented words), so a query
-        is one sum of rows divided by its norm."""
-        self._scaled = {}
+        """Rows pre-multiplied by each feature's value (IDF × ACCENT_WEIGHT for accented words) and packed
+        into one integer per feature: lane c = round(weight × 2^FIXED_BITS) for class c, and a last lane
+        with the value's square (a multiple of 1/16, so exact), which gives the query's norm."""
+        n = len(self.labels)
+        rows: list[tuple[str, float, array[float]]] = []
+        largest = 1.0
         for f, row in self.weights.items():
             v = self.idf[f] * (ACCENT_WEIGHT if f.startswith("a:") else 1.0)
-            self._scaled[f] = (array("f", (w * v for w in row)), v * v)
+            scaled = array("f", (w * v for w in row))  # float32, as the rows themselves
+            rows.append((f, v, scaled))
+            largest = max(largest, v * v, *map(abs, scaled))
+        fixed_bits = min(FIXED_BITS, LANE_BITS - 3 - FEATURE_BITS - math.ceil(math.log2(largest + 1)))
+        fixed = float(1 << fixed_bits)
+        self._unfixed = 1.0 / fixed
+        packed: dict[str, dict[str, int]] = {"w": {}, "b": {}, "c": {}, "a": {}}
+        for f, v, scaled in rows:
+            total = round(v * v * fixed) << (LANE_BITS * n)
+            for c, w in enumerate(scaled):
+                total += round(w * fixed) << (LANE_BITS * c)
+            packed[f[0]][f[2:]] = total
+        self._packed = packed
+        self._offset = sum(_LANE_OFFSET << (LANE_BITS * c) for c in range(n + 1))
+
+    def _packed_sum(self, tokens: Sequence[str]) -> int:
+        """The sum of the packed rows of the known features of `tokens` (expanded syllables)."""
+        folded = [fold_token(t) for t in tokens]
+        line = " " + " ".join(folded) + " "
+        if len(line) <= MAX_CACHED_LINE:
+            grams = set(map(line.__getitem__, _gram_slices(len(line))))
+        else:
+            grams = {line[i : i + n] for n in range(NGRAM_MIN, NGRAM_MAX + 1) for i in range(len(line) - n + 1)}
+        for n in range(NGRAM_MIN, NGRAM_MAX + 1):
+            grams.discard(" " * n)  # featurize keeps only grams with a letter or digit
+        packed = self._packed
+        zero = repeat(0)
+        return (
+            sum(map(packed["w"].get, set(folded), zero))
+            + sum(map(packed["b"].get, {a + " " + b for a, b in pairwise(folded)}, zero))
+            + sum(map(packed["c"].get, grams, zero))
+            + sum(map(packed["a"].get, {t for t in tokens if has_marks(t)}, zero))
+        )
 
     @staticmethod
     def _scores(rows: Sequence[Sequence[float]], ids: list[int], values: list[float], bias: list[float]) -> list[float]:
@@ -234,16 +297,21 @@ class Classifier:
         total = sum(exps)
         return [e / total for e in exps]
 
-    def predict(self, text: str, k: int = 5) -> Prediction:
-        """The `k` most probable classes of `text`."""
+    def predict(self, text: str, k: int = 5, *, tokens: Sequence[str] | None = None) -> Prediction:
+        """The `k` most probable classes of `text`; `tokens` are its syllables after abbreviation expansion
+        when the caller already has them (`expand_abbreviations(tokenize(text), …)`)."""
         if not self.labels:
             return Prediction(((OUT_OF_SCOPE, 1.0),))
-        scaled = self._scaled
-        found = [scaled[f] for f in featurize(text, self.abbreviations) if f in scaled]
-        if found:
-            norm = math.sqrt(sum(sq for _row, sq in found))
-            totals = map(sum, zip(*(row for row, _sq in found), strict=True))
-            scores = [b + t / norm for b, t in zip(self.bias, totals, strict=True)]
+        if tokens is None:
+            typed = tokenize(text)
+            tokens = expand_abbreviations(typed, self.abbreviations) if self.abbreviations.entries else typed
+        n = len(self.labels)
+        total = self._packed_sum(tokens) + self._offset
+        lanes = memoryview(total.to_bytes(LANE_BITS // 8 * (n + 1), sys.byteorder)).cast("Q").tolist()
+        squares = lanes[n] - _LANE_OFFSET
+        if squares:
+            scale = self._unfixed / math.sqrt(squares * self._unfixed)
+            scores = [b + (x - _LANE_OFFSET) * scale for b, x in zip(self.bias, lanes, strict=False)]
         else:
             scores = list(self.bias)
         probs = self._softmax(scores)

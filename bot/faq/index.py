@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
-from operator import itemgetter
+from itertools import pairwise, repeat
+from operator import add, itemgetter, mul, truediv
+from typing import Literal
 
 from bot.content import Content, Faq
 from bot.faq.normalize import (
@@ -73,6 +75,10 @@ OVERLAP_WEIGHT = 0.0  # share of the best single-question overlap in the ranking
 POSTING_CAP = 400  # FAQs kept per term (see FaqIndex.__init__)
 SCORE_BUDGET = 4000  # posting entries added up per query before the shortlist takes over (_raw_scores)
 SHORTLIST = 32  # FAQs kept for the weaker terms once the budget is spent
+# The overlap feature sums a query's term weights in fixed point (2^-32), one 64-bit lane per question:
+# weights below 2^6 and fewer than 2^20 terms per query keep every lane below 2^58.
+OVERLAP_LANE_BITS = 64
+_OVERLAP_FIXED = float(1 << 32)
 
 # Confidence = P(in scope) × P(right FAQ | in scope): two logistic functions of the match's Features
 # (bias, coverage, trigram, overlap, margin, novelty, length). Fitted by `bench/faq.py --calibrate`: the
@@ -158,6 +164,10 @@ class QueryTerms:
     unknown: tuple[str, ...]  # syllables it does not know
     folded_text: str  # for 3-gram similarity
     denominator: float  # sum of IDF weights a perfect match would collect
+    # For the other readers of the same question (the classifier, the out-of-scope words), so that it is
+    # tokenised and expanded once: `tokenize(query)`, and its expansion with the particles kept.
+    syllables: tuple[str, ...] = ()
+    all_tokens: tuple[str, ...] = ()
 
 
 def _sigmoid(x: float) -> float:
@@ -255,12 +265,12 @@ class FaqIndex:
         }
         # Per FAQ: its title and questions as 3-gram sets and term sets (for the re-ranking features); the
         # terms residents use when asking (a short query made of one of them is a keyword of our domain).
-        self._question_grams: list[list[frozenset[str]]] = []
+        question_grams: list[list[frozenset[str]]] = []
         question_terms: list[list[frozenset[str]]] = []
         asking: set[str] = set()
         for doc in docs:
             lines = doc["title"] + doc["questions"]
-            self._question_grams.append(
+            question_grams.append(
                 [frozenset(pool.setdefault(g, g) for g in trigrams(seg.line)) for seg in lines if seg.line]
             )
             question_terms.append([seg.term_set for seg in lines if seg.term_set])
@@ -268,6 +278,23 @@ class FaqIndex:
                 for seg in doc[name]:
                     asking.update(seg.term_set)
         self.asking_terms: frozenset[str] = frozenset(asking)
+        # The 3-gram sets packed per FAQ for the re-ranking: 3-gram → an integer with a 1 in the lane of
+        # every question (title first) that has it. Summing a query's 3-grams gives, in one C-level `sum`,
+        # how many each question shares with the query (lanes are wide enough for the longest question).
+        largest = max((len(g) for per_doc in question_grams for g in per_doc), default=0)
+        self._gram_width = 1 if largest < 1 << 8 else 2 if largest < 1 << 16 else 4
+        self._gram_format: Literal["B", "H", "I"] = "B" if largest < 1 << 8 else "H" if largest < 1 << 16 else "I"
+        self._gram_lanes: list[dict[str, int]] = []
+        self._gram_sizes: list[tuple[int, ...]] = []
+        for per_doc in question_grams:
+            lanes: dict[str, int] = {}
+            for j, grams in enumerate(per_doc):
+                bit = 1 << (8 * self._gram_width * j)
+                for g in grams:
+                    lanes[g] = lanes.get(g, 0) + bit
+            self._gram_lanes.append(lanes)
+            self._gram_sizes.append(tuple(len(g) for g in per_doc))
+        del question_grams
 
         # Pass 2: field-weighted, length-normalised term frequencies: folded, and for the syllables written
         # with several accents in the FAQs ("mã", "má"…), per accent key and typed-without-marks ("wild").
@@ -316,9 +343,20 @@ class FaqIndex:
             self.idf[term] = idf
         self.max_idf = math.log(1.0 + (n + 0.5) / 0.5) if n else 1.0
         del totals
-        self._question_sets: list[list[tuple[frozenset[str], float]]] = [
-            [(terms, sum(self.idf.get(t, 0.0) for t in terms)) for terms in per_doc] for per_doc in question_terms
-        ]
+        # Per FAQ, for the overlap feature: the IDF total of each question's terms, and the questions packed
+        # like the 3-grams (term → a 1 in the OVERLAP_LANE_BITS-bit lane of every question that has it), so
+        # that a query's shared IDF weight with every question is one C-level sum of products.
+        self._question_totals: list[tuple[float, ...]] = []
+        self._term_lanes: list[dict[str, int]] = []
+        for per_doc in question_terms:
+            term_lanes: dict[str, int] = {}
+            for j, terms in enumerate(per_doc):
+                bit = 1 << (OVERLAP_LANE_BITS * j)
+                for t in terms:
+                    term_lanes[t] = term_lanes.get(t, 0) + bit
+            self._term_lanes.append(term_lanes)
+            self._question_totals.append(tuple(sum(self.idf.get(t, 0.0) for t in terms) for terms in per_doc))
+        del question_terms
 
         # Postings of pre-saturated contributions, idf · tf / (k1 + tf), computed in place. Static pruning
         # for large collections: a syllable found in very many FAQs keeps only the FAQs where it weighs
@@ -387,9 +425,10 @@ class FaqIndex:
         bodies = [render_plain(f, content.commune, "") for f in faqs]
         return cls(faqs, compile_abbreviations(content.abbreviations), bodies)
 
-    def _syllables(self, text: str) -> tuple[list[str], list[str], bool]:
-        """(typed syllables, expanded syllables, typed with marks?) with particles dropped."""
-        typed = [t for t in tokenize(text) if not is_filler(t)]
+    def _syllables(self, text: str | Sequence[str]) -> tuple[list[str], list[str], bool]:
+        """(typed syllables, expanded syllables, typed with marks?) with particles dropped; `text` as a
+        string or as its `tokenize` syllables."""
+        typed = [t for t in (tokenize(text) if isinstance(text, str) else text) if not is_filler(t)]
         letters = marked = 0
         for t in typed:
             if t.isalpha():
@@ -471,7 +510,8 @@ class FaqIndex:
 
     def analyse(self, query: str) -> QueryTerms:
         """Terms of a query with their weights, after abbreviation expansion and typo correction."""
-        typed, expanded, _accented = self._syllables(query)
+        syllables = tokenize(query)
+        typed, expanded, _accented = self._syllables(syllables)
         # Typo correction on syllables the index does not know.
         corrected: list[tuple[str, str | None, float]] = []  # (folded, accent key, weight)
         unknown: list[str] = []
@@ -536,6 +576,10 @@ class FaqIndex:
             unknown=tuple(unknown),
             folded_text=" ".join(t for t, _k, _w in corrected),
             denominator=denominator,
+            syllables=tuple(syllables),
+            all_tokens=tuple(expanded)
+            if len(typed) == len(syllables)
+            else tuple(expand_abbreviations(syllables, self.abbreviations)),
         )
 
     def _postings(self, term: str, key: str | None) -> tuple[dict[int, float] | None, float]:
@@ -586,6 +630,33 @@ class FaqIndex:
                     scores[d] = get(d, 0.0) + s * weight
         return scores
 
+    def _trigram(self, grams: frozenset[str], d: int) -> float:
+        """The best `dice` between the query's 3-grams and those of one of FAQ d's title and questions."""
+        sizes = self._gram_sizes[d]
+        if not grams or not sizes:
+            return 0.0
+        shared = sum(map(self._gram_lanes[d].get, grams, repeat(0)))
+        if not shared:
+            return 0.0
+        width = self._gram_width
+        counts = memoryview(shared.to_bytes(width * len(sizes), sys.byteorder)).cast(self._gram_format)
+        # 2·|a ∩ b| / (|a| + |b|) per question, computed as `dice` does.
+        return max(map(truediv, map(mul, counts, repeat(2.0)), map(add, sizes, repeat(len(grams)))))
+
+    def _overlap(self, terms: Sequence[str], fixed_weights: Sequence[int], denominator: float, d: int) -> float:
+        """The best F1 of shared IDF-weighted terms between the query and one of FAQ d's questions.
+
+        With s the shared weight, T the question's total and D the query's denominator, recall is s / D and
+        precision s / T (never above 1: a query term weighs at most its IDF), so F1 = 2s / (D + T)."""
+        totals = self._question_totals[d]
+        if not totals:
+            return 0.0
+        shared = sum(map(mul, map(self._term_lanes[d].get, terms, repeat(0)), fixed_weights))
+        if not shared:
+            return 0.0
+        lanes = memoryview(shared.to_bytes(OVERLAP_LANE_BITS // 8 * len(totals), sys.byteorder)).cast("Q")
+        return max(map(truediv, map(mul, lanes, repeat(2.0 / _OVERLAP_FIXED)), map(add, totals, repeat(denominator))))
+
     def search_detail(self, query: str | QueryTerms, k: int = 3) -> list[Scored]:
         """Top `k` FAQs with their features, best first (`query` as text or as `analyse` returned it)."""
         analysed = self.analyse(query) if isinstance(query, str) else query
@@ -596,7 +667,9 @@ class FaqIndex:
         pool = heapq.nlargest(depth, scores.items(), key=itemgetter(1))
         grams = trigrams(analysed.folded_text)
         query_weights = {term: self.idf.get(term, 0.0) * weight for term, _key, weight in analysed.terms}
-        query_terms = frozenset(query_weights)
+        # The query's term weights in fixed point, for _overlap.
+        query_terms = tuple(query_weights)
+        fixed_weights = tuple(round(w * _OVERLAP_FIXED) for w in query_weights.values())
         novelty = len(analysed.unknown) / max(len(analysed.tokens), 1)
         length = math.log1p(len(analysed.tokens))
         # The pool is in decreasing coverage; the 3-gram and overlap terms can add at most `lift` to the
@@ -608,14 +681,8 @@ class FaqIndex:
             coverage = min(raw / analysed.denominator, 1.0)
             if len(ranked) >= needed and coverage + lift < sorted(r[0] for r in ranked)[-needed]:
                 break
-            trigram = max((dice(grams, g) for g in self._question_grams[d]), default=0.0)
-            overlap = 0.0
-            for terms, total in self._question_sets[d]:
-                shared = sum(query_weights[t] for t in query_terms & terms)
-                if shared > 0:
-                    recall = shared / analysed.denominator
-                    precision = min(shared / total, 1.0) if total > 0 else 0.0
-                    overlap = max(overlap, 2 * recall * precision / (recall + precision))
+            trigram = self._trigram(grams, d)
+            overlap = self._overlap(query_terms, fixed_weights, analysed.denominator, d)
             rank_score = coverage + TRIGRAM_WEIGHT * trigram + OVERLAP_WEIGHT * overlap
             ranked.append((rank_score, d, coverage, trigram, overlap))
         ranked.sort(key=lambda item: (-item[0], item[1]))

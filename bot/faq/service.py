@@ -6,6 +6,7 @@ ids and scores, never sentences.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,6 +89,8 @@ class FaqService:
                 compile_abbreviations(content.abbreviations),
                 cache_key=data_hash(examples, content.abbreviations),
             )
+        # The classifier reuses the index's expansion of a question when both expand the same abbreviations.
+        self._shared_tokens = self.classifier is not None and self.classifier.abbreviations == self.index.abbreviations
 
     # --- questions ----------------------------------------------------------------------------------
 
@@ -98,7 +101,7 @@ class FaqService:
         if not analysed.tokens:
             # Only particles ("ok", "ạ", "vâng"): small talk when the classifier says so, else empty.
             if self.classifier is not None and any(ch.isalpha() for ch in question):
-                if self.classifier.predict(question, k=1).label == SMALL_TALK:
+                if self.classifier.predict(question, k=1, tokens=self._tokens(analysed)).label == SMALL_TALK:
                     return Answer(question, None, 0.0, (), "small_talk")
             return Answer(question, None, 0.0, (), "empty")
         if self.classifier is not None:
@@ -106,7 +109,7 @@ class FaqService:
         results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
         score = results[0].score if results else 0.0
         candidates = tuple(r.faq_id for r in results[:CANDIDATES])
-        if self.out_of_scope_words(question) and score < OUT_OF_SCOPE_OVERRIDE:
+        if self._out_of_scope_in(analysed.syllables) and score < OUT_OF_SCOPE_OVERRIDE:
             return Answer(question, None, score, (), "out_of_scope")
         if analysed.known < MIN_DOMAIN_SYLLABLES:
             return Answer(question, None, score, (), "out_of_scope")
@@ -144,7 +147,7 @@ class FaqService:
         calibrated confidence (LEXICAL_SHARE), times P(in scope).
         """
         assert self.classifier is not None
-        prediction = self.classifier.predict(question, k=len(self.classifier.labels))
+        prediction = self.classifier.predict(question, k=len(self.classifier.labels), tokens=self._tokens(analysed))
         faqs = self.content.faqs
         in_scope = sum(p for c, p in prediction.ranked if c in faqs)
         decline = next(((c, p) for c, p in prediction.ranked if c not in faqs), None)
@@ -170,7 +173,11 @@ class FaqService:
         candidates = tuple(c for c, _p in ranked[:CANDIDATES])
         # Today's out-of-scope words (content/out_of_scope.toml) still decline a question no FAQ matches
         # well: on the k-fold (issue 11) it raised declines from 91.1 % to 91.6 % for 0.1 point of right answers.
-        if CLASSIFIER_WORDS_OVERRIDE and score < CLASSIFIER_WORDS_OVERRIDE and self.out_of_scope_words(question):
+        if (
+            CLASSIFIER_WORDS_OVERRIDE
+            and score < CLASSIFIER_WORDS_OVERRIDE
+            and self._out_of_scope_in(analysed.syllables)
+        ):
             return Answer(question, None, score, (), "out_of_scope")
         if score >= CLASSIFIER_ANSWER:
             topic = ranked[0][0]
@@ -186,9 +193,17 @@ class FaqService:
             return {"answer": CLASSIFIER_ANSWER, "unsure": CLASSIFIER_UNSURE}
         return {"answer": ANSWER_THRESHOLD, "unsure": UNSURE_THRESHOLD}
 
+    def _tokens(self, analysed: QueryTerms) -> Sequence[str] | None:
+        """The classifier's syllables of an analysed question (None: let it tokenise the text itself)."""
+        return analysed.all_tokens if self._shared_tokens else None
+
     def out_of_scope_words(self, text: str) -> list[str]:
         """The out-of-scope phrases (folded) that occur in `text`, as whole syllables."""
-        folded = [fold_token(t) for t in tokenize(text)]
+        return self._out_of_scope_in(tokenize(text))
+
+    def _out_of_scope_in(self, syllables: Sequence[str]) -> list[str]:
+        """`out_of_scope_words` of a question's `tokenize` syllables."""
+        folded = [fold_token(t) for t in syllables]
         found: set[str] = set()
         for size in range(1, self._longest_phrase + 1):
             for i in range(len(folded) - size + 1):
