@@ -129,8 +129,8 @@ class ReportDocument:
             (_("Answered by the bot"), q["answered"], qp["answered"]),
             (_("Outside the bot's scope (pointed elsewhere)"), q["declined"], qp["declined"]),
             (_("Unclear (the bot asked to rephrase)"), q["unsure"], qp["unsure"]),
-            (_("Answers marked helpful 👍"), q["thumbs_up"], qp["thumbs_up"]),
-            (_("Answers marked not helpful 👎"), q["thumbs_down"], qp["thumbs_down"]),
+            (_("Answers residents marked helpful"), q["thumbs_up"], qp["thumbs_up"]),
+            (_("Answers residents marked not helpful"), q["thumbs_down"], qp["thumbs_down"]),
         ])
         if q["by_group"]:
             self._para(doc, _("Answered questions by topic group:"))
