@@ -59,6 +59,9 @@ class Settings:
     zalo_webhook_secret: str | None = field(default=None, repr=False)
     zalo_webhook_port: int = 8443
     zalo_broadcast_rate: float = DEFAULT_ZALO_BROADCAST_RATE
+    # Seconds to wait for a platform's answer to a send. A send with no answer may have arrived, so it is not
+    # retried blindly: waiting out a slow API (answers after 6–12 s are seen under load) avoids second copies.
+    send_timeout: float = 20.0
 
     @property
     def sandbox(self) -> bool:

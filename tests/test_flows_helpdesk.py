@@ -197,6 +197,29 @@ async def test_a_residents_reply_reaches_the_officer(flow: Flow) -> None:  # noq
     assert any(e.kind == "reply" and e.detail == "vâng tôi sẽ đến đúng giờ ạ" for e in events)
 
 
+async def test_a_new_form_after_the_officers_message_takes_its_answers(flow: Flow) -> None:  # noqa: F811
+    """A resident who starts a second request after the officer wrote types the form's answers, not replies:
+    the phone and ID number go into the new form, never to the officer or the first request's history."""
+    lan, minh, rid = await filed(flow)
+    await minh.send(Press(cb.make("hq", "msg", rid)))
+    await minh.say("Mời bác 8h sáng mai ra trụ sở nhé")
+    to_officer_before = len(flow.channel.to(minh.user))
+    await lan.command("request")
+    await lan.choose("Không, nhập lại")  # last time's details offered: type them again
+    await lan.choose("Đồng ý")
+    await lan.choose("mức 2")
+    [ask_phone] = await lan.say("Nguyễn Thị Bình")
+    assert "số điện thoại" in ask_phone.text
+    [saved, _village] = await lan.say("0987654321")
+    assert "Đã chuyển" not in saved.text
+    assert len(flow.channel.to(minh.user)) == to_officer_before  # nothing went to the officer
+    events = await flow.services.helpdesk.store.events(rid)
+    assert not any(e.kind == "reply" for e in events)
+    draft = await flow.services.helpdesk.store.draft(  # type: ignore[misc]
+        (await flow.conversation._identify(lan.who())).person)  # type: ignore[misc]
+    assert draft is not None and draft.data.get("name") == "Nguyễn Thị Bình" and draft.data.get("phone") == "0987654321"
+
+
 async def test_long_notes_are_summarised_in_the_detail(flow: Flow) -> None:  # noqa: F811
     """Issue 14 item 10: many long notes do not split the officer's detail into many messages."""
     _lan, minh, rid = await filed(flow)

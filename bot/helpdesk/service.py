@@ -340,7 +340,8 @@ class HelpdeskService:
 
     async def reply_target(self, user_id: int, platform_reply: bool) -> HelpRequest | None:
         """The open request a resident's text answers: the one whose officer last wrote to them, when the
-        text is a platform reply to the bot, or comes within REPLY_WINDOW_SECONDS of that message."""
+        text is a platform reply to the bot, or comes within REPLY_WINDOW_SECONDS of that message — unless
+        the resident has been filling in a new form since (then a plain text is that form's answer)."""
         now = self.clock()
         latest: tuple[float, HelpRequest] | None = None
         for request in await self.store.for_person(user_id):
@@ -351,6 +352,10 @@ class HelpdeskService:
                 latest = (written[-1], request)
         if latest is None:
             return None
+        if not platform_reply:
+            draft = await self.store.draft(user_id)
+            if draft is not None and draft.updated_at >= latest[0]:
+                return None
         window = REPLY_HORIZON_SECONDS if platform_reply else REPLY_WINDOW_SECONDS
         return latest[1] if now - latest[0] <= window else None
 

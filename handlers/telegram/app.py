@@ -127,6 +127,7 @@ def build_application(settings: Settings, services: Services | None = None, owns
         .context_types(ContextTypes(bot_data=BotData))
         # Our own limiter: per-chat flood control, ≤ 20 messages a minute per group, a shared overall budget.
         .rate_limiter(RateLimiter(overall_max_rate=overall, max_retries=2))
+        .read_timeout(settings.send_timeout)
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(post_init)
         .post_shutdown(post_shutdown)

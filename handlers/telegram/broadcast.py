@@ -48,12 +48,11 @@ def chat_of(chat: str | int) -> int | str:
 
 Markup = Callable[[str], InlineKeyboardMarkup | None]
 
-# As PTB's HTTPXRequest: 5 s to connect, write and read, 1 s to get a connection from the pool.
-TIMEOUT = httpx.Timeout(5.0, pool=1.0)
+# 5 s to connect and write, 1 s to get a connection from the pool; the read timeout is the settings'
+# send_timeout (a send with no answer may have arrived: better wait for a slow answer than send twice).
 # Sends in flight are bounded by the engine (≤ its window, 100); keep that many connections alive.
 LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=128)
 JSON_HEADERS = {"content-type": "application/json"}
-EXTENSIONS = {"timeout": TIMEOUT.as_dict()}
 
 
 def api_message(description: str) -> str:
@@ -66,8 +65,10 @@ def api_message(description: str) -> str:
 class TelegramPort:
     """Sends announcements and editors' reports through the app's bot (and its rate limiter)."""
 
-    def __init__(self, bot: ExtBot[Any], markup: Markup) -> None:
+    def __init__(self, bot: ExtBot[Any], markup: Markup, send_timeout: float = 20.0) -> None:
         self.bot = bot
+        self._timeout = httpx.Timeout(5.0, read=send_timeout, pool=1.0)
+        self._extensions = {"timeout": self._timeout.as_dict()}
         self.markup = markup  # the buttons under an announcement, per language ("Dừng nhận tin")
         self._pool: httpx.AsyncHTTPTransport | httpx.AsyncClient | None = None  # broadcast texts; lazily
         self._url = httpx.URL(f"{bot.base_url}/sendMessage")  # contains the token: never log it
@@ -122,7 +123,7 @@ class TelegramPort:
         API's scheme (PTB's client honours such proxies; so does this)."""
         proxies = urllib.request.getproxies()
         if (self._url.scheme in proxies or "all" in proxies) and not urllib.request.proxy_bypass(self._url.host):
-            return httpx.AsyncClient(timeout=TIMEOUT, limits=LIMITS)
+            return httpx.AsyncClient(timeout=self._timeout, limits=LIMITS)
         return httpx.AsyncHTTPTransport(limits=LIMITS)
 
     async def _post(self, body: bytes) -> tuple[int, bytes]:
@@ -133,7 +134,7 @@ class TelegramPort:
             answer = await pool.post(self._url, content=body, headers=JSON_HEADERS)
             return answer.status_code, answer.content
         request = httpx.Request("POST", self._url, headers=JSON_HEADERS, content=body,
-                                extensions=EXTENSIONS)
+                                extensions=self._extensions)
         response = await pool.handle_async_request(request)
         try:
             return response.status_code, await response.aread()

@@ -49,7 +49,8 @@ def broadcast_markup(catalogs: Catalogs) -> dict[str, InlineKeyboardMarkup | Non
 
 def port_of(app: App) -> TelegramPort:
     markups = broadcast_markup(app.bot_data.svc.catalogs)
-    return TelegramPort(app.bot, lambda code: markups.get(language_of(code)))
+    return TelegramPort(app.bot, lambda code: markups.get(language_of(code)),
+                        app.bot_data.svc.settings.send_timeout)
 
 
 async def on_startup(app: App, owns_core: bool = True) -> None:

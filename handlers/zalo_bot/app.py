@@ -43,7 +43,8 @@ class ZaloBot:
             raise ValueError("ZaloBot needs ZALO_BOT_TOKEN")
         self.settings = settings
         self.svc = svc
-        self.client = client or ZaloClient(settings.zalo_token, settings.zalo_api_url)
+        self.client = client or ZaloClient(settings.zalo_token, settings.zalo_api_url,
+                                             send_timeout=settings.send_timeout)
         self.poll_timeout = poll_timeout
         self.conversation = Conversation(svc, svc.channels, build_router(), identifier(svc.identities))
         self.running = False

@@ -19,7 +19,6 @@ import httpx
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = httpx.Timeout(10.0, pool=2.0)
 LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
 
 
@@ -55,7 +54,8 @@ class ZaloClient:
     429 asks); `send_retries` for sends, fewer: a timed-out send may have reached the resident."""
 
     def __init__(self, token: str, api_url: str, *, retries: int = 3, send_retries: int = 1,
-                 backoff: float = 0.5, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 backoff: float = 0.5, transport: httpx.AsyncBaseTransport | None = None,
+                 send_timeout: float = 20.0) -> None:
         if not token:
             raise ValueError("a Zalo bot token is needed")
         self._token = token
@@ -63,7 +63,8 @@ class ZaloClient:
         self.retries = retries
         self.send_retries = send_retries
         self.backoff = backoff
-        self._http = httpx.AsyncClient(timeout=TIMEOUT, limits=LIMITS, transport=transport)
+        self._timeout = httpx.Timeout(10.0, read=send_timeout, pool=2.0)
+        self._http = httpx.AsyncClient(timeout=self._timeout, limits=LIMITS, transport=transport)
 
     def redact(self, text: str) -> str:
         return text.replace(self._token, "<token>")
@@ -87,7 +88,7 @@ class ZaloClient:
         raise AssertionError("unreachable")
 
     async def _once(self, method: str, params: dict[str, Any], read_timeout: float | None) -> Any:
-        timeout = httpx.Timeout(10.0, read=read_timeout, pool=2.0) if read_timeout else TIMEOUT
+        timeout = httpx.Timeout(10.0, read=read_timeout, pool=2.0) if read_timeout else self._timeout
         try:
             answer = await self._http.post(self._base + method, json=params, timeout=timeout)
         except httpx.TimeoutException as exc:
