@@ -17,6 +17,9 @@ Design (measured on the real content and on 3,000 synthetic FAQs by bench/faq.py
   query, 3-gram similarity, best single-question overlap, lead over the runner-up, share of unknown
   syllables, query length), calibrated by `bench/faq.py --calibrate`; so `Match.score` is in [0, 1] and
   comparable across queries.
+* Postings are packed into two flat numpy arrays (FAQ numbers, contributions); a query's are added up by one
+  `np.bincount` into a dense score vector (at 3,000 FAQs about 3 times faster than a dict filled term by
+  term, with the same sums and the same order of equal scores; see `_pool`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise, repeat
 from operator import add, itemgetter, mul, truediv
-from typing import Literal
+from typing import Literal, cast
+
+import numpy as np
+import numpy.typing as npt
 
 from bot.content import Content, Faq
 from bot.faq.normalize import (
@@ -364,7 +370,7 @@ class FaqIndex:
         # POSTING_CAP FAQs, so small collections are scored exactly.
         raw_ambiguous = {term: dict(fold_w[term]) for term in ambiguous if term in fold_w}
         k1 = K1
-        self.fold_post: dict[str, dict[int, float]] = {}
+        fold_post: dict[str, dict[int, float]] = {}
         for term, post in fold_w.items():
             idf = self.idf[term]
             if idf <= 0:
@@ -373,21 +379,21 @@ class FaqIndex:
                 post[d] = idf * tf / (k1 + tf)
             if len(post) > POSTING_CAP:
                 post = dict(sorted(heapq.nlargest(POSTING_CAP, post.items(), key=itemgetter(1))))
-            self.fold_post[term] = post
+            fold_post[term] = post
         del fold_w
         # For syllables typed with marks: the same accent (or text typed without marks) matches fully,
         # other accents count at most ACCENT_MISMATCH of the term's weight. A term written with a single
         # accent in all FAQs needs no posting of its own.
-        self.acc_post: dict[str, dict[int, float]] = {}
+        acc_post: dict[str, dict[int, float]] = {}
         self._accented_terms: frozenset[str] = frozenset(keys_of)
         mismatch = ACCENT_MISMATCH
         for term, keys in keys_of.items():
-            base = self.fold_post.get(term)
+            base = fold_post.get(term)
             if base is None:
                 continue
             if term not in ambiguous:
                 (only,) = keys
-                self.acc_post[only] = base
+                acc_post[only] = base
                 continue
             idf = self.idf[term]
             wild = wild_w.get(term, {})
@@ -400,12 +406,33 @@ class FaqIndex:
                     match = exact.get(d, 0.0) + wild.get(d, 0.0)
                     full = match / (k1 + match)
                     accent_post[d] = idf * (full + mismatch * max(tf / (k1 + tf) - full, 0.0))
-                self.acc_post[key] = accent_post
+                acc_post[key] = accent_post
         del acc_w, wild_w, raw_ambiguous
-        # Highest contribution in each posting (keyed by the posting's identity; accent postings may alias).
-        self._ceiling: dict[int, float] = {
-            id(post): max(post.values(), default=0.0) for post in (*self.fold_post.values(), *self.acc_post.values())
-        }
+        # Every posting packed into two flat arrays (FAQ numbers ascending, contributions), so that a query's
+        # postings are added up by one numpy `bincount` (see _pool); a term keeps (start, stop, highest
+        # contribution). Accent postings may alias a folded one: they share its slice.
+        packed: dict[int, tuple[int, int, float]] = {}
+        id_parts: list[list[int]] = []
+        value_parts: list[list[float]] = []
+        offset = 0
+        for post in (*fold_post.values(), *acc_post.values()):
+            if id(post) in packed:
+                continue
+            docs_of = sorted(post)  # ascending: the order in which a dict of scores would first meet them
+            packed[id(post)] = (offset, offset + len(docs_of), max(post.values()))
+            id_parts.append(docs_of)
+            value_parts.append([post[d] for d in docs_of])
+            offset += len(docs_of)
+        self._post_ids: npt.NDArray[np.intp] = np.fromiter(
+            (d for part in id_parts for d in part), dtype=np.intp, count=offset
+        )
+        self._post_values: npt.NDArray[np.float64] = np.fromiter(
+            (v for part in value_parts for v in part), dtype=np.float64, count=offset
+        )
+        del id_parts, value_parts
+        self._fold_slices: dict[str, tuple[int, int, float]] = {t: packed[id(p)] for t, p in fold_post.items()}
+        self._accent_slices: dict[str, tuple[int, int, float]] = {k: packed[id(p)] for k, p in acc_post.items()}
+        del packed, fold_post, acc_post
 
         # Vocabulary of folded syllables, with a one-deletion index for typo correction.
         self.vocabulary: frozenset[str] = frozenset(t for t in self.idf if " " not in t)
@@ -523,7 +550,7 @@ class FaqIndex:
                 key = tone_key(token) if has_marks(token) else None
                 corrected.append((folded, key, frame))
                 # Typed with marks that no FAQ uses ("nắng" where FAQs only say "năng"): another word.
-                if folded in self.vocabulary and (key is None or key in self.acc_post):
+                if folded in self.vocabulary and (key is None or key in self._accent_slices):
                     known += 1
                 else:
                     unknown.append(folded)
@@ -582,53 +609,92 @@ class FaqIndex:
             else tuple(expand_abbreviations(syllables, self.abbreviations)),
         )
 
-    def _postings(self, term: str, key: str | None) -> tuple[dict[int, float] | None, float]:
-        """The posting for a query term, and the factor to apply to it."""
+    def _postings(self, term: str, key: str | None) -> tuple[tuple[int, int, float] | None, float]:
+        """The posting for a query term as (start, stop, highest contribution), and the factor to apply."""
         if key is not None:
-            found = self.acc_post.get(key)
+            found = self._accent_slices.get(key)
             if found is not None:
                 return found, 1.0
             if term in self._accented_terms:  # typed with marks no FAQ uses for this syllable
-                return self.fold_post.get(term), ACCENT_MISMATCH
-        return self.fold_post.get(term), 1.0
+                return self._fold_slices.get(term), ACCENT_MISMATCH
+        return self._fold_slices.get(term), 1.0
 
-    def _raw_scores(self, analysed: QueryTerms) -> dict[int, float]:
-        """BM25F scores of the FAQs that match the query.
+    def _pool(self, analysed: QueryTerms, depth: int) -> list[tuple[int, float]]:
+        """The `depth` FAQs with the highest BM25F scores, as (FAQ number, score), best first.
 
         Terms are taken by decreasing weight. In a large collection, once SCORE_BUDGET posting entries
         have been added up, the remaining (weaker) terms only update the SHORTLIST best FAQs so far; a
         collection of a few hundred FAQs never reaches the budget and is scored exactly.
+
+        Each FAQ's score is the sum of its contributions in term order, as a dict of scores filled term by
+        term would hold it (`bincount` adds its weights in input order); equal scores rank in the order
+        such a dict first met the FAQs, or, after the shortlist, in shortlist order.
         """
-        lists: list[tuple[float, dict[int, float], float]] = []
+        lists: list[tuple[float, int, int, float]] = []  # (bound, start, stop, weight)
         for term, key, weight in analysed.terms:
             posting, factor = self._postings(term, key)
-            if posting:
-                lists.append((self._ceiling[id(posting)] * weight * factor, posting, weight * factor))
+            if posting is not None:
+                start, stop, ceiling = posting
+                lists.append((ceiling * weight * factor, start, stop, weight * factor))
+        if not lists:
+            return []
         lists.sort(key=lambda item: -item[0])
-        scores: dict[int, float] = {}
+        ids, values = self._post_ids, self._post_values
+        id_parts: list[npt.NDArray[np.intp]] = []
+        value_parts: list[npt.NDArray[np.float64]] = []
         spent = 0
-        for i, (_bound, posting, weight) in enumerate(lists):
-            if spent + len(posting) > SCORE_BUDGET and len(scores) > SHORTLIST:
-                best = heapq.nlargest(SHORTLIST, scores.items(), key=itemgetter(1))
-                scores = dict(best)
-                for _bound, later, later_weight in lists[i:]:
-                    for d in scores:
-                        extra = later.get(d)
-                        if extra is not None:
-                            scores[d] += extra * later_weight
-                break
-            spent += len(posting)
-            if not scores and weight == 1.0:
-                scores = dict(posting)
-                continue
-            get = scores.get
-            if weight == 1.0:
-                for d, s in posting.items():
-                    scores[d] = get(d, 0.0) + s
-            else:
-                for d, s in posting.items():
-                    scores[d] = get(d, 0.0) + s * weight
-        return scores
+        for i, (_bound, start, stop, weight) in enumerate(lists):
+            if spent + stop - start > SCORE_BUDGET and i:
+                scores = self._sum(id_parts, value_parts)
+                if np.count_nonzero(scores) > SHORTLIST:  # every contribution is > 0
+                    shortlist = self._best(scores, SHORTLIST, lists[:i])
+                    # The weaker terms, added after each shortlisted FAQ's score so far (0 + s = s).
+                    id_parts = [shortlist]
+                    value_parts = [scores[shortlist]]
+                    for _bound, start, stop, weight in lists[i:]:
+                        id_parts.append(ids[start:stop])
+                        value_parts.append(values[start:stop] if weight == 1.0 else values[start:stop] * weight)
+                    final = self._sum(id_parts, value_parts)
+                    found = list(zip(shortlist.tolist(), final[shortlist].tolist(), strict=True))
+                    return heapq.nlargest(depth, found, key=itemgetter(1))
+            spent += stop - start
+            id_parts.append(ids[start:stop])
+            value_parts.append(values[start:stop] if weight == 1.0 else values[start:stop] * weight)
+        if len(id_parts) == 1:
+            scores = np.zeros(self.n)
+            scores[id_parts[0]] = value_parts[0]
+        else:
+            scores = self._sum(id_parts, value_parts)
+        best = self._best(scores, depth, lists)
+        return list(zip(best.tolist(), scores[best].tolist(), strict=True))
+
+    def _sum(
+        self, id_parts: Sequence[npt.NDArray[np.intp]], value_parts: Sequence[npt.NDArray[np.float64]]
+    ) -> npt.NDArray[np.float64]:
+        """Per FAQ, the sum of its values in input order (bincount adds its weights one by one, in order)."""
+        sums = np.bincount(np.concatenate(id_parts), np.concatenate(value_parts), self.n)
+        return cast("npt.NDArray[np.float64]", sums)
+
+    def _best(
+        self, scores: npt.NDArray[np.float64], k: int, lists: Sequence[tuple[float, int, int, float]]
+    ) -> npt.NDArray[np.intp]:
+        """The k FAQs with the highest non-zero scores, best first; equal scores in the order in which the
+        postings of `lists`, taken in turn, first meet the FAQs (each posting lists FAQs in ascending order)."""
+        found = np.flatnonzero(scores)
+        if len(found) > k:
+            values = scores[found]
+            kth = np.partition(values, len(values) - k)[len(values) - k]
+            found = found[values >= kth]  # every FAQ tied with the k-th stays, for the tie-break below
+        values = scores[found]
+        order = np.argsort(-values, kind="stable")
+        found, values = found[order], values[order]
+        if len(values) > 1 and bool((values[1:] == values[:-1]).any()):
+            first = np.full(self.n, len(lists), dtype=np.intp)
+            for i in range(len(lists) - 1, -1, -1):  # the earliest posting's number wins
+                _bound, start, stop, _weight = lists[i]
+                first[self._post_ids[start:stop]] = i
+            found = found[np.lexsort((found, first[found], -values))]
+        return found[:k]
 
     def _trigram(self, grams: frozenset[str], d: int) -> float:
         """The best `dice` between the query's 3-grams and those of one of FAQ d's title and questions."""
@@ -661,10 +727,11 @@ class FaqIndex:
         """Top `k` FAQs with their features, best first (`query` as text or as `analyse` returned it)."""
         analysed = self.analyse(query) if isinstance(query, str) else query
         depth = max(RERANK, k)
-        scores = self._raw_scores(analysed)
-        if not scores or analysed.denominator <= 0:
+        if analysed.denominator <= 0:
             return []
-        pool = heapq.nlargest(depth, scores.items(), key=itemgetter(1))
+        pool = self._pool(analysed, depth)
+        if not pool:
+            return []
         grams = trigrams(analysed.folded_text)
         query_weights = {term: self.idf.get(term, 0.0) * weight for term, _key, weight in analysed.terms}
         # The query's term weights in fixed point, for _overlap.
@@ -686,12 +753,13 @@ class FaqIndex:
             rank_score = coverage + TRIGRAM_WEIGHT * trigram + OVERLAP_WEIGHT * overlap
             ranked.append((rank_score, d, coverage, trigram, overlap))
         ranked.sort(key=lambda item: (-item[0], item[1]))
+        raw_of = dict(pool)
         out: list[Scored] = []
         for i, (rank_score, d, coverage, trigram, overlap) in enumerate(ranked[:k]):
             following = ranked[i + 1][0] if i + 1 < len(ranked) else 0.0
             margin = max(rank_score - following, 0.0) if i == 0 else 0.0
             features = Features(coverage, trigram, overlap, margin, novelty, length)
-            out.append(Scored(self.ids[d], features.confidence(), scores[d], features))
+            out.append(Scored(self.ids[d], features.confidence(), raw_of[d], features))
         return out
 
     def search(self, query: str, k: int = 3) -> list[Match]:
