@@ -74,6 +74,7 @@ QUESTIONS = (
     "alo", "cam on nhe", "gia lua hom nay bao nhieu",
 )
 JSON = dict[str, Any]
+NUMBER_RUN = re.compile(r"\+?\d[\d \t.\-()]*\d")  # a number as a person types or a log shows it
 
 
 # --- what the residents typed that must never be readable outside its own fields -------------------------
@@ -347,7 +348,7 @@ class Officer:
         self.user = soak.sandbox.user(OFFICER, "Cán bộ Hùng")
 
     def _button(self, chat: int, data: str) -> SentMessage | None:
-        for message in reversed(self.soak.sandbox.messages(chat)[-40:]):
+        for message in reversed(self.soak.sandbox.messages(chat)):
             if data in message.callback_data:
                 return message
         return None
@@ -430,7 +431,8 @@ class Officer:
             pending = [(int(r["id"]), ref_code(int(r["id"]))) for r in rows if int(r["id"]) not in done]
             for request_id, code in pending:
                 await self.work(request_id, code)
-                done.add(request_id)
+                if await self._status(request_id) == "done":
+                    done.add(request_id)
             await asyncio.sleep(2)
 
 
@@ -639,7 +641,16 @@ async def check(soak: Soak, trap: LogTrap) -> tuple[bool, list[str]]:
                      f"not 'sent' but arrived {arrived_unreported}")
         ok &= sent_missing == 0 and duplicates <= bound and third == 0 and summary.get("pending") == 0
     # Nothing unmasked: in the log, and in the database outside the request's own fields.
-    leaks_log = [s for s in tally.secrets if any(s in re.sub(r"\D", "", line) for line in trap.lines)]
+    def readable(text: str) -> str | None:
+        """A secret written out in `text` (digits, maybe split by spaces, dots, dashes or brackets)."""
+        for run in NUMBER_RUN.findall(text):
+            digits = re.sub(r"\D", "", run)
+            for secret in tally.secrets:
+                if secret in digits:
+                    return text.replace(run, "<" + "#" * len(run) + ">")[:160]
+        return None
+
+    leaks_log = [found for line in trap.lines if (found := readable(line))]
     allowed = {("help_requests", "phone"), ("help_requests", "id_number"), ("help_requests", "full_name"),
                ("help_drafts", "data")}  # the request's own fields, and a form still being filled in
     leaks_db: list[str] = []
@@ -651,13 +662,13 @@ async def check(soak: Soak, trap: LogTrap) -> tuple[bool, list[str]]:
                 continue
             values = await db.fetchall(f"SELECT {column} AS v FROM {table} WHERE typeof({column}) = 'text'")
             for value in values:
-                digits = re.sub(r"\D", "", str(value["v"]))
-                if any(s in digits for s in tally.secrets):
-                    leaks_db.append(f"{table}.{column}")
+                found = readable(str(value["v"]))
+                if found:
+                    leaks_db.append(f"{table}.{column}: {found}")
                     break
     lines.append(f"  masking              {len(tally.secrets)} phone/ID numbers typed; readable in {len(trap.lines)} "
-                 f"log lines: {len(leaks_log)}; readable in the database outside the request's fields: "
-                 f"{sorted(set(leaks_db))}")
+                 f"log lines: {len(leaks_log)} {leaks_log[:2]}; readable in the database outside the request's "
+                 f"fields: {len(leaks_db)} {leaks_db[:3]}")
     ok &= not leaks_log and not leaks_db
     return ok, lines
 
