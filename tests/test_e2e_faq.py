@@ -210,3 +210,17 @@ async def test_a_question_during_another_process_s_15_second_write_lock_is_answe
     assert time.monotonic() - started >= 10  # it waited for the lock …
     assert "mật khẩu" in reply.text.lower()  # … and then answered, nothing lost
     await asyncio.to_thread(locker.join)
+
+
+async def test_an_answer_during_8_seconds_of_502s_arrives_when_they_end(sandbox: Sandbox, bot: App) -> None:
+    """Issue 14: a platform failing for a few seconds delays the answer; it is not lost."""
+    import asyncio
+
+    resident = sandbox.user(4302, "Bà Năm")
+    rule = sandbox.simulate_error(502, "Bad Gateway", count=10**6, chat_id=resident.id, method="sendMessage")
+    await resident.send("quen mat khau vneid")
+    await asyncio.sleep(5)
+    assert not resident.messages()  # Telegram is failing …
+    sandbox.world.faults.remove(rule)  # … and recovers
+    reply = await sandbox.wait_for(resident.id, timeout=15)
+    assert "mật khẩu" in reply.text.lower()

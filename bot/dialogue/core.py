@@ -56,13 +56,20 @@ class Refused(DeliveryError):
 
 
 class TryLater(DeliveryError):
-    """A temporary failure (flood control, a server error, a timeout)."""
+    """A temporary failure (flood control, a server error, a timeout). `maybe_sent`: the request went out
+    and no answer came (a timeout): it may have arrived, so it is not sent again blindly."""
 
     retry = True
 
-    def __init__(self, message: str = "", retry_after: float = 0.0) -> None:
+    def __init__(self, message: str = "", retry_after: float = 0.0, *, maybe_sent: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
+
+
+# A reply to the person acting is tried again this many seconds later when the platform fails for a moment
+# (a 502, flood control of that chat): an outage of a few seconds delays the answer instead of losing it.
+REPLY_RETRY_WAITS = (2.0, 4.0, 8.0)
 
 
 class ChannelPort(Protocol):
@@ -181,9 +188,20 @@ class Turn:
         if self.toast_text and self.toast_as_message:
             # No pop-up here: the short notice comes first, as a message, then what follows from it.
             notice, self.toast_text = self.toast_text, None
-            await self.channels.send(self.who.address, Out(notice), self.who.language)
+            await self._patient_send(Out(notice))
         self.replied += 1
-        return await self.channels.send(self.who.address, out, self.who.language)
+        return await self._patient_send(out)
+
+    async def _patient_send(self, out: Out) -> Sent:
+        for wait in (*REPLY_RETRY_WAITS, None):
+            try:
+                return await self.channels.send(self.who.address, out, self.who.language)
+            except TryLater as exc:
+                if wait is None or exc.maybe_sent or exc.retry_after > 2 * wait:
+                    raise
+                log.info("a reply could not be sent yet (%s); again in %.0f s", exc, max(wait, exc.retry_after))
+                await asyncio.sleep(max(wait, exc.retry_after))
+        raise AssertionError("unreachable")
 
     @property
     def toast_as_message(self) -> bool:

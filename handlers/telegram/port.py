@@ -15,7 +15,7 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.dialogue.core import Blocked, DeliveryError, Refused, TryLater
@@ -56,7 +56,9 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
         return Blocked(exc.message)
     if isinstance(exc, BadRequest):
         return Refused(exc.message)
-    if isinstance(exc, NetworkError):  # also TimedOut
+    if isinstance(exc, TimedOut):  # the request may have gone out: it may have arrived
+        return TryLater(exc.message, maybe_sent=True)
+    if isinstance(exc, NetworkError):
         return TryLater(exc.message)
     return TryLater(exc.message)
 

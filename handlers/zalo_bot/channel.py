@@ -27,7 +27,7 @@ DEFAULT_RETRY_AFTER = 5.0
 
 def delivery_error(exc: ZaloError) -> DeliveryError:
     if isinstance(exc, ZaloRetry):
-        return TryLater(str(exc), exc.retry_after)
+        return TryLater(str(exc), exc.retry_after, maybe_sent=exc.code == 0 and "timed out" in exc.description)
     if exc.code == 403:
         return Blocked(str(exc))
     return Refused(str(exc))

@@ -80,8 +80,8 @@ class ZaloClient:
             try:
                 return await self._once(method, params or {}, read_timeout)
             except ZaloRetry as exc:
-                if attempt + 1 >= attempts:
-                    raise
+                if attempt + 1 >= attempts or (method.startswith("send") and "timed out" in exc.description):
+                    raise  # a send that timed out may have arrived: never sent again blindly
                 wait = exc.retry_after or self.backoff * 2 ** attempt
                 log.info("zalo %s: %s; trying again in %.1f s", method, exc, wait)
                 await asyncio.sleep(wait)
@@ -91,6 +91,8 @@ class ZaloClient:
         timeout = httpx.Timeout(10.0, read=read_timeout, pool=2.0) if read_timeout else self._timeout
         try:
             answer = await self._http.post(self._base + method, json=params, timeout=timeout)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # never went out
+            raise ZaloRetry(0, self.redact(f"could not connect ({type(exc).__name__})")) from None
         except httpx.TimeoutException as exc:
             if method == "getUpdates":
                 return None  # a long poll that outlived our own timeout: nothing came
