@@ -220,6 +220,35 @@ async def test_a_new_form_after_the_officers_message_takes_its_answers(flow: Flo
     assert draft is not None and draft.data.get("name") == "Nguyễn Thị Bình" and draft.data.get("phone") == "0987654321"
 
 
+async def test_an_officers_message_during_a_new_form_does_not_take_its_answers(flow: Flow) -> None:  # noqa: F811
+    """The soak's case: the officer writes while the resident is filling in a second form; the ID number
+    typed next is the form's answer. A reply that does reach the officer never spells out a number."""
+    lan, minh, rid = await filed(flow)
+    await lan.command("request")
+    await lan.choose("Không, nhập lại")
+    await lan.choose("Đồng ý")
+    await lan.choose("mức 2")
+    await lan.say("Nguyễn Thị Bình")
+    [_saved, village] = await lan.say("0987654321")
+    [ask_id] = await lan.choose(village.labels[0])
+    await minh.send(Press(cb.make("hq", "msg", rid)))
+    await minh.say("Bác nhớ mang thẻ nhé")  # … arrives while the form asks for the ID number
+    to_officer_before = len(flow.channel.to(minh.user))
+    await lan.say("019306012345")
+    assert len(flow.channel.to(minh.user)) == to_officer_before
+    draft = await flow.services.helpdesk.store.draft(  # type: ignore[misc]
+        (await flow.conversation._identify(lan.who())).person)  # type: ignore[misc]
+    assert draft is not None and draft.data.get("id") == "019306012345"
+    assert ask_id is not None
+    await lan.command("cancel")
+    [passed] = [m for m in await lan.say("so cua toi la 0912 345 678 nhe") if m.chat == lan.user]
+    assert "Đã chuyển" in passed.text
+    forwarded = flow.channel.to(minh.user)[-1].text
+    assert "0912 345 678" not in forwarded and "345 678" not in forwarded
+    events = await flow.services.helpdesk.store.events(rid)
+    assert all("345" not in (e.detail or "") for e in events if e.kind == "reply")
+
+
 async def test_long_notes_are_summarised_in_the_detail(flow: Flow) -> None:  # noqa: F811
     """Issue 14 item 10: many long notes do not split the officer's detail into many messages."""
     _lan, minh, rid = await filed(flow)

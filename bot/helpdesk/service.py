@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 STALE = msg(N_("This button is out of date."))
 REPLY_WINDOW_SECONDS = 30 * 60        # plain text this soon after an officer's message answers it
+ACTIVE_FORM_SECONDS = 10 * 60         # … unless the resident worked on an open form this recently
 REPLY_HORIZON_SECONDS = 7 * 24 * 3600  # a platform reply to it, this long after
 
 
@@ -354,8 +355,8 @@ class HelpdeskService:
             return None
         if not platform_reply:
             draft = await self.store.draft(user_id)
-            if draft is not None and draft.updated_at >= latest[0]:
-                return None
+            if draft is not None and (draft.updated_at >= latest[0] or now - draft.updated_at < ACTIVE_FORM_SECONDS):
+                return None  # filling in a form (since the officer wrote, or just now): the text is its answer
         window = REPLY_HORIZON_SECONDS if platform_reply else REPLY_WINDOW_SECONDS
         return latest[1] if now - latest[0] <= window else None
 
@@ -364,6 +365,7 @@ class HelpdeskService:
         note = check_note(text)
         if isinstance(note, Invalid):
             return None
+        note = mask_text(note)  # the history and the officer's notice never spell out a phone or ID number
         if not await self.store.add_event(request.id, "resident", "reply", note, self.clock(), only_if=OPEN):
             return None
         return note
