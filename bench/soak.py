@@ -28,6 +28,7 @@ any database column other than the request's own fields. Exit status 0 when all 
 
 from __future__ import annotations
 
+import abc
 import argparse
 import asyncio
 import contextlib
@@ -122,8 +123,8 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], limit: float, 
 # --- residents --------------------------------------------------------------------------------------------
 
 
-class Resident:
-    """One resident on one channel; `act` does something and returns the bot's newest message text."""
+class Resident(abc.ABC):
+    """One resident on one channel: the behaviour is shared; each channel says how to read and type."""
 
     channel = ""
 
@@ -134,21 +135,21 @@ class Resident:
         self.person: int | None = None
 
     @property
+    @abc.abstractmethod
     def external(self) -> str:
-        raise NotImplementedError
+        """The channel's id of this resident."""
 
+    @abc.abstractmethod
     def texts(self) -> list[str]:
-        raise NotImplementedError
+        """The bot's messages to this resident so far."""
 
+    @abc.abstractmethod
     async def type(self, text: str) -> None:
-        raise NotImplementedError
+        """Send a text as this resident."""
 
+    @abc.abstractmethod
     async def choose(self, step: str, value: str) -> bool:
         """Pick the option `value` of a step's question; False when the question is not on screen."""
-        raise NotImplementedError
-
-    async def share_phone(self) -> None:
-        raise NotImplementedError
 
     async def wait_answer(self, before: int) -> bool:
         """A new message from the bot within the patience, then a short quiet moment (several may come)."""
@@ -566,10 +567,10 @@ def copies_of(sandbox: Sandbox, marker: str) -> Counter[tuple[str, str]]:
         for _kind, message in chat.log:
             if message.from_bot and marker in (message.text or ""):
                 counts[("telegram", str(chat_id))] += 1
-    for chat, messages in sandbox.zalo.chats.items():
-        for message in messages:
-            if message.from_bot and marker in message.text:
-                counts[("zalo", chat)] += 1
+    for zalo_chat, zalo_messages in sandbox.zalo.chats.items():
+        for zalo_message in zalo_messages:
+            if zalo_message.from_bot and marker in zalo_message.text:
+                counts[("zalo", zalo_chat)] += 1
     return counts
 
 
