@@ -620,6 +620,11 @@ async def check(soak: Soak, trap: LogTrap) -> tuple[bool, list[str]]:
                  f"done {notice_counts['done']}; not exactly once: {len(bad_notices)} {bad_notices[:5]}; outbox "
                  + ", ".join(f"{r['status']} {r['n']}" for r in outbox))
     ok &= not bad_notices
+    # What the officer could not finish (when the drain ended early): enough to tell a driver from a bot fault.
+    for r in await db.fetchall("SELECT id, status FROM help_requests WHERE status NOT IN ('done', 'cancelled')"):
+        kinds = [str(e["kind"]) for e in await db.fetchall(
+            "SELECT kind FROM help_events WHERE request_id = ? ORDER BY id", (r["id"],))]
+        lines.append(f"  left open            {ref_code(int(r['id']))} {r['status']}; history: {', '.join(kinds)}")
     # Campaigns: once per subscriber (duplicates within the bound), report beside what arrived.
     bound = window_for(soak.args.rate) + window_for(soak.args.zalo_rate)  # a run's in-flight rows per channel
     for campaign_id, marker in soak.campaigns:

@@ -577,3 +577,34 @@ async def test_a_refused_late_acknowledgement_never_stops_what_the_press_did(san
             break
         await asyncio.sleep(0.02)
     assert len(refused) >= 2
+
+
+async def test_a_claim_during_6_seconds_of_502s_still_brings_the_detail_and_updates_the_notice(
+        sandbox: Sandbox, bot: App) -> None:
+    """Issue 14: the soak found a claim pressed while Telegram answered 502 for a few seconds: the detail never
+    reached the officer's private chat and the group notice kept its "Take" button. Both are tried again."""
+    group, (minh,) = await officers(sandbox, bot, 9001)
+    await say(sandbox, minh, "/start")
+    notices = group.cursor()
+    await file_request(sandbox, sandbox.user(2051, "Loan"), name="Phạm Thị Loan")
+    notice = await notices.next()
+    private = sandbox.cursor(minh)
+    rules = [sandbox.simulate_error(502, "Bad Gateway", count=10**6, chat_id=minh.id, method="sendMessage"),
+             sandbox.simulate_error(502, "Bad Gateway", count=10**6, chat_id=OFFICERS_CHAT, method="editMessageText")]
+    await minh.press(notice, "hq:claim:1")
+    await asyncio.sleep(6)
+    for rule in rules:  # Telegram recovers
+        sandbox.world.faults.remove(rule)
+    detail = await private.next(lambda m: "Phạm Thị Loan" in m.text, timeout=15)
+    assert "hq:msg:1" in detail.callback_data
+    edited = await notices.next_edit(notice.message_id, timeout=15)
+    assert "đã nhận" in edited.text and edited.callback_data == []
+
+
+async def test_queue_with_a_code_opens_that_request(sandbox: Sandbox, bot: App) -> None:
+    _, (minh,) = await officers(sandbox, bot, 9001)
+    for uid, name in ((2061, "Mai"), (2062, "Nga")):
+        await file_request(sandbox, sandbox.user(uid, name), name=f"Đỗ {name}")
+    detail = await say(sandbox, minh, "/queue ht-0002")
+    assert "Đỗ Nga" in detail.text and "hq:claim:2" in detail.callback_data
+    assert "Đỗ Nga" not in (await say(sandbox, minh, "/queue")).text  # the list stays masked

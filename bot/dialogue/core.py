@@ -192,10 +192,10 @@ class Turn:
         self.replied += 1
         return await self._patient_send(out)
 
-    async def _patient_send(self, out: Out) -> Sent:
+    async def _patient_send(self, out: Out, address: Address | None = None, language: str | None = None) -> Sent:
         for wait in (*REPLY_RETRY_WAITS, None):
             try:
-                return await self.channels.send(self.who.address, out, self.who.language)
+                return await self.channels.send(address or self.who.address, out, language or self.who.language)
             except TryLater as exc:
                 if wait is None or exc.maybe_sent or exc.retry_after > 2 * wait:
                     raise
@@ -221,7 +221,9 @@ class Turn:
         self.toast_alert = alert
 
     async def send_to(self, address: Address, out: Out, language: str) -> Sent:
-        return await self.channels.send(address, out, language)
+        """A message the person acting is waiting for in another chat (an officer's private chat after a
+        press in the group): tried again like a reply when the platform fails for a moment."""
+        return await self._patient_send(out, address, language)
 
     def tr(self, language: str) -> Translate:
         return self.svc.catalogs.gettext(language)

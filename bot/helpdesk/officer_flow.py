@@ -10,6 +10,7 @@ channel the request came from, through the outbox (stored, retried, never droppe
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Sequence
@@ -17,11 +18,11 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from bot.dialogue import callbacks as cb
-from bot.dialogue.core import DeliveryError, Turn
-from bot.dialogue.model import Address, Button, Buttons, Out, Press, Text
+from bot.dialogue.core import REPLY_RETRY_WAITS, DeliveryError, TryLater, Turn
+from bot.dialogue.model import Address, Button, Buttons, Command, Out, Press, Text
 from bot.dialogue.outbox import Delivery
 from bot.helpdesk.messages import render, render_arg
-from bot.helpdesk.model import EVENT_LABELS, OFFICER_STATUS_LABELS, OUTCOMES, STATUS_LABELS, TOPICS, ref_code
+from bot.helpdesk.model import EVENT_LABELS, OFFICER_STATUS_LABELS, OUTCOMES, STATUS_LABELS, TOPICS, parse_ref, ref_code
 from bot.helpdesk.provinces import MERGED_INTO, PROVINCES
 from bot.helpdesk.service import Change, Notice
 from bot.helpdesk.slots import from_stamp, stamp
@@ -169,11 +170,19 @@ async def refresh_notice(s: Services, request: HelpRequest) -> None:
     if not requests:
         return
     group = Address("telegram", request.notice_chat_id)
-    try:
-        await s.channels.edit(group, request.notice_message_id,
-                              Out(notice_html(s, requests, _), notice_buttons(requests, _)), DEFAULT_LANGUAGE)
-    except DeliveryError as exc:
-        log.warning("could not update the group notice of %s: %s", ref_code(request.id), exc)
+    out = Out(notice_html(s, requests, _), notice_buttons(requests, _))
+    for wait in (*REPLY_RETRY_WAITS, None):  # an edit is safe to repeat: no second copy
+        try:
+            await s.channels.edit(group, request.notice_message_id, out, DEFAULT_LANGUAGE)
+            return
+        except TryLater as exc:
+            if wait is None or exc.retry_after > 2 * wait:
+                log.warning("could not update the group notice of %s: %s", ref_code(request.id), exc)
+                return
+            await asyncio.sleep(max(wait, exc.retry_after))
+        except DeliveryError as exc:
+            log.warning("could not update the group notice of %s: %s", ref_code(request.id), exc)
+            return
 
 
 async def officer_address(s: Services, officer: int) -> Address | None:
@@ -290,7 +299,8 @@ async def allowed(turn: Turn, action: str, request_id: int | None = None) -> boo
 
 
 async def show_queue(turn: Turn) -> None:
-    """Officers: open requests, oldest first, each with an option to its detail (private chat only)."""
+    """Officers: open requests, oldest first, each with an option to its detail (private chat only);
+    "/queue HT-0042" opens one request."""
     _ = turn._
     if not await allowed(turn, "/queue"):
         return
@@ -298,6 +308,10 @@ async def show_queue(turn: Turn) -> None:
         await turn.reply(html.escape(_("Please use /queue in a private chat with me: requests are not shown here.")))
         return
     s = turn.svc
+    asked = parse_ref(" ".join(turn.event.args)) if isinstance(turn.event, Command) and turn.event.args else None
+    if asked is not None:  # "/queue HT-0042": that request's detail, with its options
+        await send_detail(turn, asked, turn.who.address)
+        return
     requests = await s.helpdesk.queue(turn.person)
     if not requests:
         await turn.reply(html.escape(_("No open requests. 🎉")))
