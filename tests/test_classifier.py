@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
 from bot.content import load_content
-from bot.faq.classifier import OUT_OF_SCOPE, Classifier, data_hash, featurize
+from bot.faq.classifier import ACCENT_WEIGHT, LANE_BITS, OUT_OF_SCOPE, Classifier, data_hash, featurize
 from bot.faq.normalize import compile_abbreviations, expand_abbreviations, tokenize
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -47,3 +48,18 @@ def test_residents_abbreviations_expand_before_the_classifier() -> None:
     for typed, expected in (("lltp", "lý lịch tư pháp"), ("đdđt", "định danh điện tử"), ("cccd", "căn cước"),
                             ("bhyt", "bảo hiểm y tế"), ("vnied", "vneid"), ("đk", "đăng ký"), ("ko", "không")):
         assert expected in " ".join(expand_abbreviations(tokenize(typed), table)), typed
+
+
+def test_training_is_deterministic_and_the_packed_rows_hold_the_weights() -> None:
+    first, second = Classifier.train(TOY, NO_ABBREVIATIONS), Classifier.train(TOY, NO_ABBREVIATIONS)
+    assert (first.weights == second.weights).all() and first.bias == second.bias
+    assert first._packed == second._packed
+    # The packed integer of a row is sum(round(w × value × 2^bits) << lane), negative lanes included.
+    fixed, n = 1.0 / first._unfixed, len(first.labels)
+    assert (first.weights < 0).any()
+    for i, f in enumerate(first.features):
+        value = first.idf[f] * (ACCENT_WEIGHT if f.startswith("a:") else 1.0)
+        expected = round(value * value * fixed) << (LANE_BITS * n)
+        for c, w in enumerate(array("f", (float(w) * value for w in first.weights[i]))):
+            expected += round(w * fixed) << (LANE_BITS * c)
+        assert first._packed[f[0]][f[2:]] == expected, f

@@ -10,9 +10,13 @@ typo still shares most of its n-grams), folded word unigrams and bigrams, and, a
 accented words as typed (they tell "mã" from "má" when a resident did type the marks). Binary values,
 scaled to unit length.
 
-Model: multinomial logistic regression, trained by stochastic gradient descent in pure Python. Weights
-are one row of class scores per feature (`array('f')`). An update only touches the classes whose
-probability is off by more than UPDATE_EPSILON, which keeps training to a couple of seconds.
+Model: multinomial logistic regression, trained with numpy by mini-batch stochastic gradient descent on
+the examples as a sparse matrix (`_train`): per batch of BATCH examples, the scores and the gradient are
+two small matrix products over the features the batch uses. As the per-example SGD it replaced, each
+example's gradient counts in full (summed, not averaged, over the batch), is weighted inversely to its
+class's size, and only corrects the classes whose probability is off by more than UPDATE_EPSILON (at most
+MAX_TOUCHED); the same learning rate, decay, L2 and epochs, so the probabilities keep their meaning for the
+thresholds of bot/faq/service.py. Deterministic (fixed seed). Weights are a float32 feature × class array.
 
 Scoring a query (`predict`): each feature's row, pre-multiplied by the feature's value, is packed once
 after training into a single Python integer: one LANE_BITS-bit lane per class holding the weight in fixed
@@ -20,8 +24,8 @@ point (FIXED_BITS fractional bits), and a last lane holding the square of the fe
 scores for all classes are then one C-level `sum` of a few hundred integers, unpacked with `to_bytes` —
 no per-class Python objects, no per-feature loop over classes. Integer sums are exact, so the result does
 not depend on the order of the features; the rounding (2^-32, finer than the float32 rows) moves scores
-by less than 1e-7. No numpy: the standard library does it in the time budget, and the bot keeps no
-compiled dependency (README, "The FAQ classifier").
+by less than 1e-7. Prediction does not use numpy: a query touches a few hundred features, and numpy's
+per-call overhead would cost more than the packed sum (README, "The FAQ classifier").
 
 The fitted model is cached in memory by a hash of its training data: reloading unchanged content does not
 train again.
@@ -29,15 +33,18 @@ train again.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import math
-import random
 import sys
-from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise, repeat
+from pathlib import Path
+
+import numpy as np
 
 from bot.faq.normalize import AbbreviationTable, expand_abbreviations, fold_token, has_marks, tokenize
 
@@ -53,6 +60,7 @@ UPDATE_EPSILON = 0.02
 MAX_TOUCHED = 6  # at most this many classes corrected per example
 L2 = 1e-5  # weight decay per update on touched weights
 SEED = 6
+BATCH = 16  # examples per mini-batch
 # Packed scoring (see the module docstring). A lane holds a class's sum over a query's features, offset by
 # 2^(LANE_BITS - 2) so that every lane stays non-negative. A query has fewer than 2^FEATURE_BITS distinct
 # features (normalize caps texts at 16,384 characters); FIXED_BITS shrinks if a weight is ever so large
@@ -147,7 +155,8 @@ class Classifier:
     def __init__(self, labels: Sequence[str], abbreviations: AbbreviationTable) -> None:
         self.labels = list(labels)
         self.abbreviations = abbreviations
-        self.weights: dict[str, array[float]] = {}
+        self.features: list[str] = []  # feature names, one per row of `weights`
+        self.weights: np.ndarray = np.zeros((0, len(self.labels)), dtype=np.float32)  # feature × class
         self.bias: list[float] = [0.0] * len(self.labels)
         self.idf: dict[str, float] = {}
         # Packed rows (see _prepare) per kind of feature, keyed without the "w:", "b:", "c:", "a:" prefix.
@@ -185,55 +194,40 @@ class Classifier:
             for f in feats:
                 df[f] = df.get(f, 0) + 1
         total = len(raw)
-        # IDF rounded to a few levels: rows with the same value are summed together (see _scores).
+        # IDF rounded to a few levels (so that the packed rows' squares are exact, see _prepare).
         self.idf = {
             f: round((math.log((total + 1) / (d + 1)) + 1.0) / IDF_STEP) * IDF_STEP for f, d in df.items()
         }
+        # The examples as a sparse matrix (CSR: feature ids, values, row pointers). Every feature of a
+        # training text is known, so the ids are the features' order of first appearance.
         index: dict[str, int] = {}
-        rows: list[list[float]] = []
-        encoded: list[tuple[int, list[int], list[float]]] = []
+        ids: list[int] = []
+        values: list[float] = []
+        targets: list[int] = []
+        indptr = [0]
         for y, feats in raw:
-            names, values = _weighted(feats, self.idf)
-            ids: list[int] = []
-            for f in names:
-                i = index.get(f)
-                if i is None:
-                    i = index[f] = len(rows)
-                    rows.append([0.0] * n_classes)
-                ids.append(i)
-            encoded.append((y, ids, values))
-        # Classes are balanced: an example weighs inversely to its class's size (times the mean size).
-        sizes = [0] * n_classes
-        for y, _ids, _values in encoded:
-            sizes[y] += 1
-        mean = len(encoded) / n_classes
-        class_weight = [mean / s if s else 0.0 for s in sizes]
-        bias = self.bias
-        rng = random.Random(SEED)
-        order = list(range(len(encoded)))
-        lr = LEARNING_RATE
-        shrink = 1.0 - L2
-        for _epoch in range(EPOCHS):
-            rng.shuffle(order)
-            for j in order:
-                y, ids, values = encoded[j]
-                probs = self._softmax(self._scores(rows, ids, values, bias))
-                weight = class_weight[y] * lr
-                # Only the true class and the classes that took its probability are corrected.
-                touched = [c for c in range(n_classes) if probs[c] > UPDATE_EPSILON or c == y]
-                if len(touched) > MAX_TOUCHED:
-                    touched = sorted(touched, key=lambda c: -probs[c] if c != y else -2.0)[:MAX_TOUCHED]
-                for c in touched:
-                    g = probs[c] - (1.0 if c == y else 0.0)
-                    step = g * weight
-                    bias[c] -= step * 0.1
-                    for i, v in zip(ids, values, strict=True):
-                        row = rows[i]
-                        row[c] = row[c] * shrink - step * v
-            lr *= DECAY
-        names = list(index)
-        self.weights = {names[i]: array("f", rows[i]) for i in range(len(rows)) if any(rows[i])}
-        self.idf = {f: self.idf[f] for f in self.weights}
+            names, vals = _weighted(feats, self.idf)
+            if not names:
+                continue  # no feature at all (only punctuation): nothing to learn from
+            ids.extend([index.setdefault(f, len(index)) for f in names])
+            values.extend(vals)
+            targets.append(y)
+            indptr.append(len(ids))
+        with _one_blas_thread():
+            weights, bias = _train(
+                np.array(ids, dtype=np.intp),
+                np.array(values, dtype=np.float64),
+                np.array(indptr, dtype=np.intp),
+                np.array(targets, dtype=np.intp),
+                n_features=len(index),
+                n_classes=n_classes,
+            )
+        keep = np.flatnonzero(np.any(weights != 0.0, axis=1))
+        names_all = list(index)
+        self.features = [names_all[i] for i in keep.tolist()]
+        self.weights = weights[keep].astype(np.float32)
+        self.bias = bias.tolist()
+        self.idf = {f: self.idf[f] for f in self.features}
         self._prepare()
 
     def _prepare(self) -> None:
@@ -241,22 +235,33 @@ class Classifier:
         into one integer per feature: lane c = round(weight × 2^FIXED_BITS) for class c, and a last lane
         with the value's square (a multiple of 1/16, so exact), which gives the query's norm."""
         n = len(self.labels)
-        rows: list[tuple[str, float, array[float]]] = []
-        largest = 1.0
-        for f, row in self.weights.items():
-            v = self.idf[f] * (ACCENT_WEIGHT if f.startswith("a:") else 1.0)
-            scaled = array("f", (w * v for w in row))  # float32, as the rows themselves
-            rows.append((f, v, scaled))
-            largest = max(largest, v * v, *map(abs, scaled))
+        packed: dict[str, dict[str, int]] = {"w": {}, "b": {}, "c": {}, "a": {}}
+        if not self.features:
+            self._packed = packed
+            self._offset = sum(_LANE_OFFSET << (LANE_BITS * c) for c in range(n + 1))
+            return
+        v = np.array(
+            [self.idf[f] * (ACCENT_WEIGHT if f.startswith("a:") else 1.0) for f in self.features], dtype=np.float64
+        )
+        scaled = (self.weights.astype(np.float64) * v[:, None]).astype(np.float32)  # float32, as the rows
+        largest = max(1.0, float(np.max(v * v)), float(np.max(np.abs(scaled))))
         fixed_bits = min(FIXED_BITS, LANE_BITS - 3 - FEATURE_BITS - math.ceil(math.log2(largest + 1)))
         fixed = float(1 << fixed_bits)
         self._unfixed = 1.0 / fixed
-        packed: dict[str, dict[str, int]] = {"w": {}, "b": {}, "c": {}, "a": {}}
-        for f, v, scaled in rows:
-            total = round(v * v * fixed) << (LANE_BITS * n)
-            for c, w in enumerate(scaled):
-                total += round(w * fixed) << (LANE_BITS * c)
-            packed[f[0]][f[2:]] = total
+        # lanes[i, c]: the fixed-point weights, then the square. A negative lane borrows one from the lane
+        # above it in the packed integer: the lane's two's complement as unsigned, minus `borrow`.
+        lanes = np.empty((len(self.features), n + 1), dtype=np.int64)
+        lanes[:, :n] = np.rint(scaled.astype(np.float64) * fixed)
+        lanes[:, n] = np.rint(v * v * fixed)
+        borrow = np.zeros_like(lanes)
+        borrow[:, 1:] = lanes[:, :n] < 0
+        low = lanes.astype("<u8").tobytes()
+        high = borrow.astype("<u8").tobytes()
+        width = 8 * (n + 1)
+        from_bytes = int.from_bytes
+        for i, f in enumerate(self.features):
+            a, b = i * width, (i + 1) * width
+            packed[f[0]][f[2:]] = from_bytes(low[a:b], "little") - from_bytes(high[a:b], "little")
         self._packed = packed
         self._offset = sum(_LANE_OFFSET << (LANE_BITS * c) for c in range(n + 1))
 
@@ -278,17 +283,6 @@ class Classifier:
             + sum(map(packed["c"].get, grams, zero))
             + sum(map(packed["a"].get, {t for t in tokens if has_marks(t)}, zero))
         )
-
-    @staticmethod
-    def _scores(rows: Sequence[Sequence[float]], ids: list[int], values: list[float], bias: list[float]) -> list[float]:
-        scores = list(bias)
-        by_value: dict[float, list[Sequence[float]]] = {}
-        for i, v in zip(ids, values, strict=True):
-            by_value.setdefault(v, []).append(rows[i])
-        for v, group in by_value.items():
-            for c, total in enumerate(map(sum, zip(*group, strict=True))):
-                scores[c] += total * v
-        return scores
 
     @staticmethod
     def _softmax(scores: list[float]) -> list[float]:
@@ -317,6 +311,102 @@ class Classifier:
         probs = self._softmax(scores)
         ranked = sorted(zip(self.labels, probs, strict=True), key=lambda item: -item[1])[:k]
         return Prediction(tuple(ranked))
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Run numpy's BLAS on one thread inside the block. Training's matrix products are small (16 × ~1,500
+    × 48), and OpenBLAS's threads made them 3–5× slower on a 2-core machine with other load. Only numpy's
+    bundled OpenBLAS is recognised; with any other BLAS this does nothing."""
+    setter = getter = None
+    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for lib in sorted(libs.glob("libscipy_openblas*.so*")) if libs.is_dir() else ():
+        try:
+            handle = ctypes.CDLL(str(lib))
+            setter = handle.scipy_openblas_set_num_threads64_
+            getter = handle.scipy_openblas_get_num_threads64_
+        except (OSError, AttributeError):
+            continue
+        break
+    if setter is None or getter is None:
+        yield
+        return
+    getter.restype = ctypes.c_int
+    before = int(getter())
+    setter(ctypes.c_int(1))
+    try:
+        yield
+    finally:
+        setter(ctypes.c_int(before))
+
+
+def _train(
+    ids: np.ndarray,
+    values: np.ndarray,
+    indptr: np.ndarray,
+    targets: np.ndarray,
+    *,
+    n_features: int,
+    n_classes: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (feature × class) and biases of the logistic regression on the CSR matrix (ids, values,
+    indptr) with one target class per row, by mini-batch gradient descent.
+
+    Each mini-batch of BATCH examples is made dense over the features it uses, so that its scores and its
+    gradient are two small matrix products. As in per-example SGD, an example's gradient is summed into the
+    step (not averaged), weighted inversely to its class's size, and only corrects its true class and the
+    classes whose probability exceeds UPDATE_EPSILON (at most MAX_TOUCHED); touched weights decay by L2.
+    """
+    n = len(targets)
+    weights = np.zeros((n_features, n_classes), dtype=np.float64)
+    bias = np.zeros(n_classes, dtype=np.float64)
+    if n == 0:
+        return weights, bias
+    # Classes are balanced: an example weighs inversely to its class's size (times the mean size).
+    sizes = np.bincount(targets, minlength=n_classes)
+    class_weight = np.where(sizes > 0, (n / n_classes) / np.maximum(sizes, 1), 0.0)
+    lengths = np.diff(indptr)
+    rng = np.random.default_rng(SEED)
+    lr = LEARNING_RATE
+    for _epoch in range(EPOCHS):
+        order = rng.permutation(n)
+        for start in range(0, n, BATCH):
+            batch = order[start : start + BATCH]
+            rows = len(batch)
+            counts = lengths[batch]
+            # Positions of the batch's entries in the CSR arrays, and the batch row of each.
+            row_of = np.repeat(np.arange(rows), counts)
+            first = np.cumsum(counts) - counts
+            pos = np.repeat(indptr[batch] - first, counts) + np.arange(int(counts.sum()))
+            used, column = np.unique(ids[pos], return_inverse=True)
+            dense = np.zeros((rows, len(used)))
+            dense[row_of, column] = values[pos]
+            w = weights[used]
+            scores = dense @ w + bias
+            scores -= scores.max(axis=1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(axis=1, keepdims=True)
+            y = targets[batch]
+            # Only the true class and the classes that took its probability are corrected.
+            touched = probs > UPDATE_EPSILON
+            touched[np.arange(rows), y] = True
+            crowded = np.flatnonzero(touched.sum(axis=1) > MAX_TOUCHED)
+            if len(crowded):
+                priority = np.where(touched[crowded], probs[crowded], -1.0)
+                priority[np.arange(len(crowded)), y[crowded]] = 2.0
+                keep = np.argsort(-priority, axis=1, kind="stable")[:, :MAX_TOUCHED]
+                touched[crowded] = False
+                touched[crowded[:, None], keep] = True
+            grad = probs
+            grad[np.arange(rows), y] -= 1.0
+            grad *= touched
+            grad *= (class_weight[y] * lr)[:, None]
+            bias -= 0.1 * grad.sum(axis=0)
+            # Weight decay on the touched weights, L2 per example that touched them (to first order).
+            decay = (dense != 0.0).T.astype(np.float64) @ touched.astype(np.float64)
+            weights[used] = w * (1.0 - L2 * decay) - dense.T @ grad
+        lr *= DECAY
+    return weights, bias
 
 
 def cross_validate(
