@@ -36,6 +36,7 @@ GROUPS_FILE = "_groups.toml"
 CAMPAIGNS_DIR = "campaigns"
 EXAMPLES_DIR = "examples"  # <label>.txt: one example question per line (training data of the classifier)
 REDIRECTS_FILE = "redirects.toml"
+CONTEXT_FILE = "context.txt"  # neutral phrases residents wrap questions in (the classifier learns around them)
 
 FAQ_KEYS = frozenset({"id", "title", "group", "questions", "keywords", "related", "as_of", "sources"})
 TEMPLATE_KEYS = frozenset({"id", "title", "topic", "as_of", "sources"})
@@ -157,6 +158,8 @@ class Content:
     # label (FAQ id, redirect id or "out-of-scope") → example questions from content/examples/<label>.txt
     examples: dict[str, tuple[Example, ...]] = field(default_factory=dict)
     redirects: dict[str, Redirect] = field(default_factory=dict)
+    # content/context.txt: greetings, who is asking, a bit of their story — phrases that point to no topic
+    context: tuple[Example, ...] = ()
 
     def group(self, group_id: str) -> Group | None:
         return next((g for g in self.groups if g.id == group_id), None)
@@ -211,6 +214,7 @@ def read_content(content_dir: Path) -> tuple[Content, list[Problem]]:
     templates = _read_templates(content_dir / CAMPAIGNS_DIR, problems)
     examples = _read_examples(content_dir / EXAMPLES_DIR, problems)
     redirects = _read_redirects(content_dir / REDIRECTS_FILE, problems)
+    context = _read_lines(content_dir / CONTEXT_FILE, problems)
     content = Content(
         commune=commune or blank_commune(),
         faqs=faqs,
@@ -220,6 +224,7 @@ def read_content(content_dir: Path) -> tuple[Content, list[Problem]]:
         templates=templates,
         examples=examples,
         redirects=redirects,
+        context=context,
     )
     return content, problems
 
@@ -703,16 +708,23 @@ def _read_examples(folder: Path, problems: list[Problem]) -> dict[str, tuple[Exa
         if not ID_RE.match(path.stem):
             problems.append(Problem(path, 1, f"example file name '{path.stem}' must be a FAQ or redirect id"))
             continue
-        text = _read_text(path, problems)
-        if text is None:
-            continue
-        items: list[Example] = []
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.strip()
-            if line and not line.startswith("#"):
-                items.append(Example(line, path, number))
-        out[path.stem] = tuple(items)
+        out[path.stem] = _read_lines(path, problems)
     return out
+
+
+def _read_lines(path: Path, problems: list[Problem]) -> tuple[Example, ...]:
+    """One text per line; blank lines and lines starting with # skipped (nothing when the file is absent)."""
+    if not path.exists():
+        return ()
+    text = _read_text(path, problems)
+    if text is None:
+        return ()
+    items: list[Example] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            items.append(Example(line, path, number))
+    return tuple(items)
 
 
 def _read_redirects(path: Path, problems: list[Problem]) -> dict[str, Redirect]:

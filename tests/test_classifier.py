@@ -6,7 +6,7 @@ from array import array
 from pathlib import Path
 
 from bot.content import load_content
-from bot.faq.classifier import ACCENT_WEIGHT, LANE_BITS, OUT_OF_SCOPE, Classifier, data_hash, featurize
+from bot.faq.classifier import ACCENT_WEIGHT, LANE_BITS, OUT_OF_SCOPE, Classifier, data_hash, featurize, wrap
 from bot.faq.normalize import compile_abbreviations, expand_abbreviations, tokenize
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -63,3 +63,28 @@ def test_training_is_deterministic_and_the_packed_rows_hold_the_weights() -> Non
         for c, w in enumerate(array("f", (float(w) * value for w in first.weights[i]))):
             expected += round(w * fixed) << (LANE_BITS * c)
         assert first._packed[f[0]][f[2:]] == expected, f
+
+
+STORY = ["chao can bo", "toi nam nay 70 tuoi roi", "nha toi o thon xa", "con toi di lam an xa", "mat kem lam"]
+
+
+def test_wrap_keeps_every_example_and_adds_one_wrapped_copy_except_for_plain_labels() -> None:
+    wrapped = wrap(TOY, STORY, plain={OUT_OF_SCOPE})
+    assert wrapped == wrap(TOY, STORY, plain={OUT_OF_SCOPE})  # deterministic
+    assert wrapped[OUT_OF_SCOPE] == TOY[OUT_OF_SCOPE]
+    for label in ("passcode", "password"):
+        originals, copies = wrapped[label][:len(TOY[label])], wrapped[label][len(TOY[label]):]
+        assert originals == TOY[label] and len(copies) == len(TOY[label])
+        for text, copy in zip(TOY[label], copies, strict=True):
+            assert text in copy and copy != text and any(phrase in copy for phrase in STORY)
+
+
+def test_examples_learnt_inside_a_story_make_a_long_message_surer() -> None:
+    """A resident's story around the question dilutes its features; the wrapped copies teach the model that
+    the story points nowhere (issue 11: long messages were the least often answered)."""
+    long_message = "chao can bo, toi nam nay 70 tuoi roi, nha toi o thon xa, con toi di lam an xa, toi quen passcode"
+    plain = Classifier.train(TOY, NO_ABBREVIATIONS).predict(long_message)
+    taught = Classifier.train(TOY, NO_ABBREVIATIONS, context=STORY).predict(long_message)
+    assert taught.label == "passcode"
+    assert taught.probability > plain.probability + 0.05, (plain.ranked, taught.ranked)
+    assert data_hash(TOY, {}, STORY) != data_hash(TOY, {})

@@ -53,7 +53,7 @@ async def test_an_editor_takes_a_gap_into_the_content_and_the_bot_learns_it(
     monkeypatch.setenv("BOT_CONTENT_DIR", str(content_dir))
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    question = "kich hoat the thanh vien sieu thi"
+    question = "kich hoat bao hanh dien thoai"
     before = FaqService(load_content(content_dir)).ask(question)
     assert before.topic == "vneid-activate"  # a near miss answered today
     async with Database(tmp_path / "bot.sqlite3") as db:
@@ -62,9 +62,9 @@ async def test_an_editor_takes_a_gap_into_the_content_and_the_bot_learns_it(
     assert await asyncio.to_thread(main, ["content", "accept", question + " 0912345678", "--to", "out-of-scope"]) == 0
     added = (content_dir / "examples" / "out-of-scope.txt").read_text(encoding="utf-8").splitlines()[-1]
     assert added.startswith(question) and "0912345678" not in added  # stored questions stay masked
-    # The editor takes a close variant of the same gap group too: with 38 FAQs (issue 12) one line alone
-    # brought this near miss from 0.49 to 0.40, just above the 0.4 answer line.
-    variant = "kich hoat the thanh vien cua hang"
+    # The editor takes a close variant of the same gap group too (one line alone can leave a near miss
+    # just above the 0.4 answer line).
+    variant = "kich hoat bao hanh may giat"
     assert await asyncio.to_thread(main, ["content", "accept", variant, "--to", "out-of-scope"]) == 0
     after = FaqService(load_content(content_dir)).ask(question)  # reload = a new service: it retrains
     assert after.topic is None  # no longer answered with a VNeID topic (declined or unsure)

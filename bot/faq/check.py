@@ -230,6 +230,16 @@ def _check_examples(content: Content, content_dir: Path) -> list[Problem]:
         if not content.examples.get(rid):
             problems.append(Problem(content_dir / "redirects.toml", redirect.line,
                                     f"redirect '{rid}' has no examples/{rid}.txt: the bot cannot recognise it"))
+    # A context phrase is wrapped around every class's examples: one that names a topic would pull every
+    # long message towards it.
+    keywords = {fold(k): faq.id for faq in content.faqs.values() for k in faq.keywords if len(fold(k)) > 3}
+    for phrase in content.context:
+        padded = f" {fold(phrase.text)} "
+        named = next((k for k in keywords if f" {k} " in padded), None)
+        if named is not None:
+            problems.append(Problem(phrase.path, phrase.line,
+                                    f"'{named}' is a keyword of {keywords[named]}: a context phrase must fit any "
+                                    "question (it is wrapped around every example)", "warning"))
     # The same question under two labels teaches the classifier nothing but confusion.
     owner: dict[str, tuple[str, Path, int]] = {}
     for label, items in content.examples.items():

@@ -36,8 +36,9 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import math
+import random
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,6 +62,8 @@ MAX_TOUCHED = 6  # at most this many classes corrected per example
 L2 = 1e-5  # weight decay per update on touched weights
 SEED = 6
 BATCH = 16  # examples per mini-batch
+WRAP_MAX = 3  # a wrapped copy of an example carries 1 to this many context phrases (`wrap`)
+WRAP_BEFORE = 0.6  # share of the wrapped copies with the context before the question
 # Packed scoring (see the module docstring). A lane holds a class's sum over a query's features, offset by
 # 2^(LANE_BITS - 2) so that every lane stays non-negative. A query has fewer than 2^FEATURE_BITS distinct
 # features (normalize caps texts at 16,384 characters); FIXED_BITS shrinks if a weight is ever so large
@@ -138,8 +141,11 @@ class Prediction:
         return self.ranked[0][1] - (self.ranked[1][1] if len(self.ranked) > 1 else 0.0)
 
 
-def data_hash(examples: Mapping[str, Sequence[str]], abbreviations: Mapping[str, str]) -> str:
+def data_hash(examples: Mapping[str, Sequence[str]], abbreviations: Mapping[str, str],
+              context: Sequence[str] = ()) -> str:
     h = hashlib.sha256()
+    for phrase in context:
+        h.update(b"\x02" + phrase.encode())
     for label in sorted(examples):
         h.update(label.encode())
         for text in examples[label]:
@@ -170,14 +176,18 @@ class Classifier:
         examples: Mapping[str, Sequence[str]],
         abbreviations: AbbreviationTable,
         *,
+        context: Sequence[str] = (),
+        plain: Collection[str] = (),
         cache_key: str | None = None,
     ) -> Classifier:
-        """Fit on `examples` (label → texts); with `cache_key`, reuse a model fitted on the same data."""
+        """Fit on `examples` (label → texts), each also learnt wrapped in `context` (see `wrap`) except the
+        labels in `plain`; with `cache_key`, reuse a model fitted on the same data."""
         if cache_key is not None and cache_key in _cache:
             return _cache[cache_key]
         labels = sorted(label for label, texts in examples.items() if texts)
         model = cls(labels, abbreviations)
-        model._fit([(model.labels.index(label), text) for label in labels for text in examples[label]])
+        taught = wrap(examples, context, plain) if context else examples
+        model._fit([(model.labels.index(label), text) for label in labels for text in taught[label]])
         if cache_key is not None:
             if len(_cache) > 8:
                 _cache.clear()
@@ -409,8 +419,30 @@ def _train(
     return weights, bias
 
 
+def wrap(examples: Mapping[str, Sequence[str]], context: Sequence[str], plain: Collection[str] = ()
+         ) -> dict[str, list[str]]:
+    """Each example, and also a copy wrapped in one to WRAP_MAX of the `context` phrases (before it, or
+    after it), for every label not in `plain`. Residents tell a story around their question ("chao can bo,
+    toi nam nay 68 tuoi, …"); a short example's features fill its whole unit-length vector, a long
+    message's are diluted by the story, so a model taught only short examples is unsure of long ones. The
+    context phrases are neutral: they are wrapped around the examples of every class, the out-of-scope
+    ones too, so they point to none. Deterministic (fixed seed)."""
+    rng = random.Random(SEED)
+    phrases = list(context)
+    out: dict[str, list[str]] = {}
+    for label in sorted(examples):
+        texts = list(examples[label])
+        if label not in plain and phrases:
+            for text in examples[label]:
+                story = ", ".join(rng.sample(phrases, min(len(phrases), rng.randint(1, WRAP_MAX))))
+                texts.append(f"{story}, {text}" if rng.random() < WRAP_BEFORE else f"{text}. {story}")
+        out[label] = texts
+    return out
+
+
 def cross_validate(
-    examples: Mapping[str, Sequence[str]], abbreviations: AbbreviationTable, folds: int = 5
+    examples: Mapping[str, Sequence[str]], abbreviations: AbbreviationTable, folds: int = 5,
+    *, context: Sequence[str] = (), plain: Collection[str] = (),
 ) -> list[tuple[str, str, str, float]]:
     """Out-of-fold predictions: (text, true label, predicted label, probability) for every example.
 
@@ -426,7 +458,7 @@ def cross_validate(
         for f, label, text in assignment:
             if f != fold:
                 train.setdefault(label, []).append(text)
-        model = Classifier.train(train, abbreviations)
+        model = Classifier.train(train, abbreviations, context=context, plain=plain)
         for f, label, text in assignment:
             if f == fold:
                 p = model.predict(text, k=1)

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.content import Content
-from bot.faq.classifier import OUT_OF_SCOPE, Classifier
+from bot.faq.classifier import OUT_OF_SCOPE
 from bot.faq.index import FaqIndex
-from bot.faq.normalize import compile_abbreviations, fold
-from bot.faq.service import FaqService, classifier_examples
+from bot.faq.normalize import fold
+from bot.faq.service import FaqService, classifier_examples, train_classifier
 
 FOLDS = 4
 
@@ -46,7 +46,6 @@ def kfold(content: Content, folds: int = FOLDS) -> list[Outcome]:
         for i, item in enumerate(items):
             buckets[i % folds].append(item.text)
         held[label] = buckets
-    abbreviations = compile_abbreviations(content.abbreviations)
     index = FaqIndex.build(content)
     out: list[Outcome] = []
     for k in range(folds):
@@ -54,7 +53,7 @@ def kfold(content: Content, folds: int = FOLDS) -> list[Outcome]:
         for label, texts in all_examples.items():
             leave = set(held[label][k]) if label in held else set()
             train[label] = [t for t in texts if t not in leave]
-        service = FaqService(content, index, Classifier.train(train, abbreviations))
+        service = FaqService(content, index, train_classifier(content, train))
         for label, buckets in held.items():
             for text in buckets[k]:
                 got, status = decided(service, text)

@@ -6,7 +6,7 @@ ids and scores, never sentences.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +21,8 @@ Status = Literal["answer", "unsure", "out_of_scope", "redirect", "small_talk", "
 SMALL_TALK = "small-talk"  # greetings, thanks, "ok": a short friendly reply with the menu
 NEED_HELP = "need-help"  # "tôi cần giúp": the officer option
 SPECIAL_LABELS = (OUT_OF_SCOPE, SMALL_TALK, NEED_HELP)
+# Labels whose examples are not also learnt wrapped in content/context.txt (short utterances by nature).
+PLAIN_LABELS = frozenset({SMALL_TALK, NEED_HELP})
 # Above this many FAQs the classifier is not trained (training time and a weight row per class grow with
 # the number of topics); the lexical index alone decides, as before issue 11.
 MAX_CLASSIFIER_TOPICS = 400
@@ -83,12 +85,7 @@ class FaqService:
         self._longest_phrase = max((len(p) for p in self._out_of_scope), default=0)
         self.classifier: Classifier | None = classifier
         if classifier is None and len(content.faqs) <= MAX_CLASSIFIER_TOPICS:
-            examples = classifier_examples(content)
-            self.classifier = Classifier.train(
-                examples,
-                compile_abbreviations(content.abbreviations),
-                cache_key=data_hash(examples, content.abbreviations),
-            )
+            self.classifier = train_classifier(content, classifier_examples(content))
         # The classifier reuses the index's expansion of a question when both expand the same abbreviations.
         self._shared_tokens = self.classifier is not None and self.classifier.abbreviations == self.index.abbreviations
 
@@ -235,6 +232,19 @@ class FaqService:
     def faqs_in_group(self, group_id: str) -> list[Faq]:
         """FAQs of a group, in file order."""
         return [f for f in self.content.faqs.values() if f.group == group_id]
+
+
+def train_classifier(content: Content, examples: Mapping[str, Sequence[str]]) -> Classifier:
+    """The classifier of `content` fitted on `examples` (all of `classifier_examples`, or a k-fold's share),
+    each example also learnt wrapped in the content's context phrases (content/context.txt)."""
+    context = [phrase.text for phrase in content.context]
+    return Classifier.train(
+        examples,
+        compile_abbreviations(content.abbreviations),
+        context=context,
+        plain=PLAIN_LABELS,
+        cache_key=data_hash(examples, content.abbreviations, context),
+    )
 
 
 def classifier_examples(content: Content) -> dict[str, list[str]]:
