@@ -325,7 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         svc = FaqService(data)
         build = (time.perf_counter() - start) * 1000 if size != len(content.faqs) else build_real
         timed_queries(svc, questions, 1)  # warm-up: caches of syllables and corrections
+        gc.collect()
+        gc.freeze()  # as `run` does after start-up (bot/cli/run.py)
         wall, cpu = timed_queries(svc, questions, args.rounds)
+        gc.unfreeze()
         del svc
         gc.collect()
         # Memory in a separate pass: tracemalloc slows everything down. The classifier is trained again.

@@ -21,6 +21,9 @@ from bot.faq.service import FaqService
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT.parent / "shared" / "eval" / "dev_questions.tsv"
 HELDOUT = ROOT / "tests" / "data" / "heldout.tsv"
+# Written apart from the content (from the facts and the topic list only, by sessions that never saw the
+# examples or the answers): heldout2 for the classifier work of issue 11, heldout3 after it, to judge it.
+HELDOUT_SETS = (HELDOUT, ROOT / "tests" / "data" / "heldout2.tsv", ROOT / "tests" / "data" / "heldout3.tsv")
 CONTENT = ROOT / "content"
 OUT_OF_SCOPE = "out-of-scope"
 IN_SCOPE_FLOOR = 0.90
@@ -60,22 +63,32 @@ def scores(service: FaqService, rows: list[tuple[str, str]]) -> tuple[float, flo
     return hits / max(n_in, 1), rejected / max(n_out, 1), misses
 
 
-def test_heldout_set_is_broad_and_never_trained_on() -> None:
+@pytest.mark.parametrize("path", HELDOUT_SETS, ids=lambda p: p.stem)
+def test_heldout_set_is_broad_and_never_trained_on(path: Path) -> None:
     from bot.faq.normalize import fold
     from bot.faq.service import classifier_examples
 
-    rows = read_tsv(HELDOUT)
+    rows = read_tsv(path)
     topics = Counter(topic for _, topic in rows)
     assert topics[OUT_OF_SCOPE] >= 40
     assert set(topics) - {OUT_OF_SCOPE} == set(TAXONOMY_IDS)
     assert len({q for q, _ in rows}) == len(rows), "duplicate questions"
     trained = {fold(t) for texts in classifier_examples(load_content(CONTENT)).values() for t in texts}
     leaked = [q for q, _ in rows if fold(q) in trained]
-    assert not leaked, f"held-out questions found in the training data: {leaked}"
+    if path == HELDOUT:
+        assert not leaked, f"held-out questions found in the training data: {leaked}"
+    else:  # short natural questions ("kich hoat vneid") also occur among the examples: not graded (below)
+        assert len(leaked) <= len(rows) // 10, f"held-out questions found in the training data: {leaked}"
 
 
-def test_heldout_floor(service: FaqService) -> None:
-    top1, rejected, misses = scores(service, read_tsv(HELDOUT))
+@pytest.mark.parametrize("path", HELDOUT_SETS, ids=lambda p: p.stem)
+def test_heldout_floor(service: FaqService, path: Path) -> None:
+    from bot.faq.normalize import fold
+    from bot.faq.service import classifier_examples
+
+    trained = {fold(t) for texts in classifier_examples(service.content).values() for t in texts}
+    never_trained = [(q, t) for q, t in read_tsv(path) if fold(q) not in trained]
+    top1, rejected, misses = scores(service, never_trained)
     assert top1 >= HELDOUT_IN_SCOPE_FLOOR, "\n".join(misses)
     assert rejected >= HELDOUT_REJECT_FLOOR, "\n".join(misses)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sqlite3
@@ -49,6 +50,11 @@ async def serve(settings: Settings) -> None:
         raise StartupError(f"cannot use the database in {settings.data_dir}: {exc}") from None
     except StartError as exc:  # a channel could not start (a refused token, an unreachable API)
         raise StartupError(str(exc)) from None
+    # What start-up built (content, the FAQ index and classifier, catalogs) lives as long as the process:
+    # kept out of the cyclic garbage collector's scans, which otherwise walk it all again and again and show
+    # as the slowest answers (bench/faq.py: p99 per question, see README "The FAQ engine").
+    gc.collect()
+    gc.freeze()
     log.info("bot running; stop with Ctrl+C")
     try:
         await wait_for_signal()
