@@ -321,12 +321,12 @@ class WebChat:
         if asked is None:
             return None
         faq = svc.faq
-        # The closest FAQs for the stored (masked) text, best first: what an editor tunes against.
-        closest = [
-            {"id": s.faq_id, "title": faq.faq(s.faq_id).title}
-            for s in faq.index.search_detail(asked.text, k=3)
-            if s.faq_id in svc.content.faqs
-        ] if asked.text.strip() else []
+        # The closest FAQs for the stored (masked) text, best first: what an editor tunes against. The bot's
+        # own ranking (classifier and lexical index together); for a decline, which has none, the index's.
+        ids: list[str] = []
+        if asked.text.strip():
+            ids = list(faq.ask(asked.text).candidates) or [s.faq_id for s in faq.index.search_detail(asked.text, k=3)]
+        closest = [{"id": i, "title": faq.faq(i).title} for i in ids[:3] if i in svc.content.faqs]
         title = faq.faq(asked.topic).title if asked.topic in svc.content.faqs else None
         return {"text": asked.text, "status": asked.status, "topic": asked.topic, "title": title,
                 "score": round(asked.score, 4), "at": _when(asked.asked_at, lang), "closest": closest}
