@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bot.dialogue import callbacks as cb
 from bot.dialogue.model import (
@@ -70,6 +70,22 @@ class TryLater(DeliveryError):
 # A reply to the person acting is tried again this many seconds later when the platform fails for a moment
 # (a 502, flood control of that chat): an outage of a few seconds delays the answer instead of losing it.
 REPLY_RETRY_WAITS = (2.0, 4.0, 8.0)
+T = TypeVar("T")
+
+
+async def patiently(attempt: Callable[[], Awaitable[T]], *, repeatable: bool = False) -> T:
+    """`attempt()`, tried again REPLY_RETRY_WAITS later on a temporary failure; not when the platform asks
+    for a longer pause, nor after a timeout unless the call is `repeatable` (an edit: a repeat makes no
+    second copy). The last failure is raised."""
+    for wait in (*REPLY_RETRY_WAITS, None):
+        try:
+            return await attempt()
+        except TryLater as exc:
+            if wait is None or (exc.maybe_sent and not repeatable) or exc.retry_after > 2 * wait:
+                raise
+            log.info("could not send yet (%s); again in %.0f s", exc, max(wait, exc.retry_after))
+            await asyncio.sleep(max(wait, exc.retry_after))
+    raise AssertionError("unreachable")
 
 
 class ChannelPort(Protocol):
@@ -193,15 +209,8 @@ class Turn:
         return await self._patient_send(out)
 
     async def _patient_send(self, out: Out, address: Address | None = None, language: str | None = None) -> Sent:
-        for wait in (*REPLY_RETRY_WAITS, None):
-            try:
-                return await self.channels.send(address or self.who.address, out, language or self.who.language)
-            except TryLater as exc:
-                if wait is None or exc.maybe_sent or exc.retry_after > 2 * wait:
-                    raise
-                log.info("a reply could not be sent yet (%s); again in %.0f s", exc, max(wait, exc.retry_after))
-                await asyncio.sleep(max(wait, exc.retry_after))
-        raise AssertionError("unreachable")
+        return await patiently(
+            lambda: self.channels.send(address or self.who.address, out, language or self.who.language))
 
     @property
     def toast_as_message(self) -> bool:

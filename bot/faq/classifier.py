@@ -453,32 +453,6 @@ def wrap(examples: Mapping[str, Sequence[str]], context: Sequence[str], plain: C
     return out
 
 
-def cross_validate(
-    examples: Mapping[str, Sequence[str]], abbreviations: AbbreviationTable, folds: int = 5,
-    *, context: Sequence[str] = (), plain: Collection[str] = (),
-) -> list[tuple[str, str, str, float]]:
-    """Out-of-fold predictions: (text, true label, predicted label, probability) for every example.
-
-    Each example is predicted by a model that never saw it (stratified k-fold, deterministic).
-    """
-    assignment: list[tuple[int, str, str]] = []
-    for label in sorted(examples):
-        for i, text in enumerate(examples[label]):
-            assignment.append((i % folds, label, text))
-    out: list[tuple[str, str, str, float]] = []
-    for fold in range(folds):
-        train: dict[str, list[str]] = {}
-        for f, label, text in assignment:
-            if f != fold:
-                train.setdefault(label, []).append(text)
-        model = Classifier.train(train, abbreviations, context=context, plain=plain)
-        for f, label, text in assignment:
-            if f == fold:
-                p = model.predict(text, k=1)
-                out.append((text, label, p.label, p.probability))
-    return out
-
-
 def training_examples(
     faqs: Iterable[tuple[str, str, Sequence[str], Sequence[str], Sequence[str]]],
     extra: Mapping[str, Sequence[str]],

@@ -10,7 +10,6 @@ channel the request came from, through the outbox (stored, retried, never droppe
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from bot.dialogue import callbacks as cb
-from bot.dialogue.core import REPLY_RETRY_WAITS, DeliveryError, TryLater, Turn
+from bot.dialogue.core import DeliveryError, Turn, patiently
 from bot.dialogue.model import Address, Button, Buttons, Command, Out, Press, Text
 from bot.dialogue.outbox import Delivery
 from bot.helpdesk.messages import render, render_arg
@@ -171,18 +170,12 @@ async def refresh_notice(s: Services, request: HelpRequest) -> None:
         return
     group = Address("telegram", request.notice_chat_id)
     out = Out(notice_html(s, requests, _), notice_buttons(requests, _))
-    for wait in (*REPLY_RETRY_WAITS, None):  # an edit is safe to repeat: no second copy
-        try:
-            await s.channels.edit(group, request.notice_message_id, out, DEFAULT_LANGUAGE)
-            return
-        except TryLater as exc:
-            if wait is None or exc.retry_after > 2 * wait:
-                log.warning("could not update the group notice of %s: %s", ref_code(request.id), exc)
-                return
-            await asyncio.sleep(max(wait, exc.retry_after))
-        except DeliveryError as exc:
-            log.warning("could not update the group notice of %s: %s", ref_code(request.id), exc)
-            return
+    message = request.notice_message_id
+    try:
+        await patiently(lambda: s.channels.edit(group, message, out, DEFAULT_LANGUAGE),
+                        repeatable=True)
+    except DeliveryError as exc:
+        log.warning("could not update the group notice of %s: %s", ref_code(request.id), exc)
 
 
 async def officer_address(s: Services, officer: int) -> Address | None:
