@@ -287,8 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_real = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
     classifier_module._cache.clear()
-    train_classifier(content, classifier_examples(content))
-    n_examples = sum(len(v) for v in classifier_examples(content).values())
+    training = classifier_examples(content)
+    train_classifier(content, training)
+    n_examples = sum(len(v) for v in training.values())
     print(f"classifier training: {time.perf_counter() - start:.2f} s "
           f"({n_examples} examples and their copies wrapped in content/context.txt, "
           f"{len(service.classifier.labels) if service.classifier else 0} classes, "
