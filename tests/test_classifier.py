@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from array import array
 from pathlib import Path
 
 from bot.content import load_content
-from bot.faq.classifier import ACCENT_WEIGHT, LANE_BITS, OUT_OF_SCOPE, Classifier, data_hash, featurize, wrap
+from bot.faq.classifier import (
+    ACCENT_WEIGHT,
+    LANE_BITS,
+    OUT_OF_SCOPE,
+    SQUARE_FIXED,
+    Classifier,
+    _weighted,
+    data_hash,
+    featurize,
+    wrap,
+)
 from bot.faq.normalize import compile_abbreviations, expand_abbreviations, tokenize
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -59,10 +70,32 @@ def test_training_is_deterministic_and_the_packed_rows_hold_the_weights() -> Non
     assert (first.weights < 0).any()
     for i, f in enumerate(first.features):
         value = first.idf[f] * (ACCENT_WEIGHT if f.startswith("a:") else 1.0)
-        expected = round(value * value * fixed) << (LANE_BITS * n)
+        expected = round(value * value * SQUARE_FIXED) << (LANE_BITS * n)
         for c, w in enumerate(array("f", (float(w) * value for w in first.weights[i]))):
             expected += round(w * fixed) << (LANE_BITS * c)
         assert first._packed[f[0]][f[2:]] == expected, f
+
+
+def reference(model: Classifier, text: str) -> dict[str, float]:
+    """The model's probabilities computed in floats, feature by feature, without the packed rows."""
+    names, values = _weighted(featurize(text, model.abbreviations), model.idf)
+    row = {f: i for i, f in enumerate(model.features)}
+    scores = [b + sum(float(model.weights[row[f], c]) * v for f, v in zip(names, values, strict=True))
+              for c, b in enumerate(model.bias)]
+    top = max(scores)
+    exps = [math.exp(x - top) for x in scores]
+    return {label: e / sum(exps) for label, e in zip(model.labels, exps, strict=True)}
+
+
+def test_the_packed_sum_gives_the_float_probabilities_in_one_integer_or_in_chunks() -> None:
+    model = Classifier.train(TOY, NO_ABBREVIATIONS)
+    texts = ["quen passcode", "Quên mật khẩu VNeID thì làm sao ạ", "gia lua", "zzz", "passcode " * 300]
+    for chunk in (model._chunk, 7, 1):  # one integer; chunks of 7 features; one feature at a time
+        model._chunk = chunk
+        for text in texts:
+            expected = reference(model, text)
+            got = dict(model.predict(text, k=len(model.labels)).ranked)
+            assert all(abs(got[c] - p) < 1e-4 for c, p in expected.items()), (chunk, text)
 
 
 STORY = ["chao can bo", "toi nam nay 70 tuoi roi", "nha toi o thon xa", "con toi di lam an xa", "mat kem lam"]

@@ -20,12 +20,16 @@ thresholds of bot/faq/service.py. Deterministic (fixed seed). Weights are a floa
 
 Scoring a query (`predict`): each feature's row, pre-multiplied by the feature's value, is packed once
 after training into a single Python integer: one LANE_BITS-bit lane per class holding the weight in fixed
-point (FIXED_BITS fractional bits), and a last lane holding the square of the feature's value. A query's
-scores for all classes are then one C-level `sum` of a few hundred integers, unpacked with `to_bytes` —
-no per-class Python objects, no per-feature loop over classes. Integer sums are exact, so the result does
-not depend on the order of the features; the rounding (2^-32, finer than the float32 rows) moves scores
-by less than 1e-7. Prediction does not use numpy: a query touches a few hundred features, and numpy's
-per-call overhead would cost more than the packed sum (README, "The FAQ classifier").
+point, and a last lane holding the square of the feature's value. A query's scores for all classes are
+then one C-level `sum` of a few hundred integers, unpacked with `to_bytes` — no per-class Python objects,
+no per-feature loop over classes. Integer sums are exact, so the result does not depend on the order of
+the features. 32-bit lanes keep a row at 4 bytes per class: a query touches a few hundred rows, and at 8
+bytes a class they crowded the index's tables out of the CPU cache (`bench/faq.py`, issue 11). The
+weights get the fractional bits the lanes leave once CHUNK_BITS bits of room are kept for a sum of
+2^CHUNK_BITS features (12 with today's weights: each weight within 2^-13 of its float32 value, which
+moves a score by less than 1e-3); a longer text's features are summed in chunks of that many. The square
+lane is exact (values are multiples of 1/4). Prediction does not use numpy: numpy's per-call overhead
+would cost more than the packed sum (README, "The FAQ classifier").
 
 The fitted model is cached in memory by a hash of its training data: reloading unchanged content does not
 train again.
@@ -42,7 +46,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise, repeat
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +70,14 @@ WRAP_MAX = 5  # a wrapped copy of an example carries 1 to this many context phra
 WRAP_COPIES = 1  # wrapped copies of each example (each with its own phrases; 2 cost twice the training time)
 WRAP_BEFORE = 0.6  # share of the wrapped copies with the context before the question
 # Packed scoring (see the module docstring). A lane holds a class's sum over a query's features, offset by
-# 2^(LANE_BITS - 2) so that every lane stays non-negative. A query has fewer than 2^FEATURE_BITS distinct
-# features (normalize caps texts at 16,384 characters); FIXED_BITS shrinks if a weight is ever so large
-# that |sum| could reach 2^(LANE_BITS - 2) (with today's weights, |w| < 32, it never does).
-LANE_BITS = 64
-FIXED_BITS = 32
-FEATURE_BITS = 18
+# 2^(LANE_BITS - 2) so that every lane stays non-negative. At most 2^CHUNK_BITS features are added in one
+# integer; the weights get the fractional bits that keep |sum| below 2^(LANE_BITS - 3), at most FIXED_BITS.
+LANE_BITS = 32
+FIXED_BITS = 16
+CHUNK_BITS = 11
+SQUARE_FIXED = 16  # a value is a multiple of IDF_STEP × ACCENT_WEIGHT = 1/4, so its square × 16 is exact
 _LANE_OFFSET = 1 << (LANE_BITS - 2)
+_LANE_CODES = {16: "H", 32: "I", 64: "Q"}  # memoryview formats of unsigned lanes
 
 _cache: dict[str, Classifier] = {}
 
@@ -243,41 +248,47 @@ class Classifier:
 
     def _prepare(self) -> None:
         """Rows pre-multiplied by each feature's value (IDF × ACCENT_WEIGHT for accented words) and packed
-        into one integer per feature: lane c = round(weight × 2^FIXED_BITS) for class c, and a last lane
-        with the value's square (a multiple of 1/16, so exact), which gives the query's norm."""
+        into one integer per feature: lane c = round(weight × 2^fixed bits) for class c, and a last lane
+        with the value's square × SQUARE_FIXED (exact), which gives the query's norm."""
         n = len(self.labels)
         packed: dict[str, dict[str, int]] = {"w": {}, "b": {}, "c": {}, "a": {}}
+        self._offset = sum(_LANE_OFFSET << (LANE_BITS * c) for c in range(n + 1))
+        self._chunk = 1 << CHUNK_BITS
         if not self.features:
             self._packed = packed
-            self._offset = sum(_LANE_OFFSET << (LANE_BITS * c) for c in range(n + 1))
             return
         v = np.array(
             [self.idf[f] * (ACCENT_WEIGHT if f.startswith("a:") else 1.0) for f in self.features], dtype=np.float64
         )
         scaled = (self.weights.astype(np.float64) * v[:, None]).astype(np.float32)  # float32, as the rows
-        largest = max(1.0, float(np.max(v * v)), float(np.max(np.abs(scaled))))
-        fixed_bits = min(FIXED_BITS, LANE_BITS - 3 - FEATURE_BITS - math.ceil(math.log2(largest + 1)))
+        largest = max(1.0, float(np.max(np.abs(scaled))))
+        fixed_bits = min(FIXED_BITS, LANE_BITS - 3 - CHUNK_BITS - math.ceil(math.log2(largest + 1)))
         fixed = float(1 << fixed_bits)
         self._unfixed = 1.0 / fixed
+        squares = v * v * SQUARE_FIXED
+        if not np.array_equal(squares, np.rint(squares)):
+            raise ValueError("a feature's value is not a multiple of 1/4: its square would not be exact")
+        # Fewer features per chunk if a square is ever so large that the square lane could overflow.
+        self._chunk = max(1, min(self._chunk, (1 << (LANE_BITS - 3)) // int(np.max(squares) + 1)))
         # lanes[i, c]: the fixed-point weights, then the square. A negative lane borrows one from the lane
         # above it in the packed integer: the lane's two's complement as unsigned, minus `borrow`.
         lanes = np.empty((len(self.features), n + 1), dtype=np.int64)
         lanes[:, :n] = np.rint(scaled.astype(np.float64) * fixed)
-        lanes[:, n] = np.rint(v * v * fixed)
+        lanes[:, n] = squares
         borrow = np.zeros_like(lanes)
         borrow[:, 1:] = lanes[:, :n] < 0
-        low = lanes.astype("<u8").tobytes()
-        high = borrow.astype("<u8").tobytes()
-        width = 8 * (n + 1)
+        unsigned = f"<u{LANE_BITS // 8}"
+        low = lanes.astype(unsigned).tobytes()
+        high = borrow.astype(unsigned).tobytes()
+        width = LANE_BITS // 8 * (n + 1)
         from_bytes = int.from_bytes
         for i, f in enumerate(self.features):
             a, b = i * width, (i + 1) * width
             packed[f[0]][f[2:]] = from_bytes(low[a:b], "little") - from_bytes(high[a:b], "little")
         self._packed = packed
-        self._offset = sum(_LANE_OFFSET << (LANE_BITS * c) for c in range(n + 1))
 
-    def _packed_sum(self, tokens: Sequence[str]) -> int:
-        """The sum of the packed rows of the known features of `tokens` (expanded syllables)."""
+    def _rows(self, tokens: Sequence[str]) -> list[int]:
+        """The packed rows of the known features of `tokens` (expanded syllables)."""
         folded = [fold_token(t) for t in tokens]
         line = " " + " ".join(folded) + " "
         if len(line) <= MAX_CACHED_LINE:
@@ -287,13 +298,27 @@ class Classifier:
         for n in range(NGRAM_MIN, NGRAM_MAX + 1):
             grams.discard(" " * n)  # featurize keeps only grams with a letter or digit
         packed = self._packed
-        zero = repeat(0)
-        return (
-            sum(map(packed["w"].get, set(folded), zero))
-            + sum(map(packed["b"].get, {a + " " + b for a, b in pairwise(folded)}, zero))
-            + sum(map(packed["c"].get, grams, zero))
-            + sum(map(packed["a"].get, {t for t in tokens if has_marks(t)}, zero))
-        )
+        # filter(None, …) drops the unknown features.
+        return [
+            *filter(None, map(packed["w"].get, set(folded))),
+            *filter(None, map(packed["b"].get, {a + " " + b for a, b in pairwise(folded)})),
+            *filter(None, map(packed["c"].get, grams)),
+            *filter(None, map(packed["a"].get, {t for t in tokens if has_marks(t)})),
+        ]
+
+    def _lane_sums(self, tokens: Sequence[str]) -> list[int]:
+        """Per class, the fixed-point sum of the weights of the known features of `tokens`; last, the sum
+        of their squared values × SQUARE_FIXED."""
+        rows = self._rows(tokens)
+        chunk = self._chunk
+        parts = [rows] if len(rows) <= chunk else [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
+        size = LANE_BITS // 8 * (len(self.labels) + 1)
+        sums: list[int] = []
+        for part in parts:
+            total = sum(part) + self._offset
+            lanes = memoryview(total.to_bytes(size, sys.byteorder)).cast(_LANE_CODES[LANE_BITS]).tolist()
+            sums = [a + b for a, b in zip(sums, lanes, strict=True)] if sums else lanes
+        return [x - len(parts) * _LANE_OFFSET for x in sums]
 
     @staticmethod
     def _softmax(scores: list[float]) -> list[float]:
@@ -310,13 +335,11 @@ class Classifier:
         if tokens is None:
             typed = tokenize(text)
             tokens = expand_abbreviations(typed, self.abbreviations) if self.abbreviations.entries else typed
-        n = len(self.labels)
-        total = self._packed_sum(tokens) + self._offset
-        lanes = memoryview(total.to_bytes(LANE_BITS // 8 * (n + 1), sys.byteorder)).cast("Q").tolist()
-        squares = lanes[n] - _LANE_OFFSET
+        lanes = self._lane_sums(tokens)
+        squares = lanes[-1]
         if squares:
-            scale = self._unfixed / math.sqrt(squares * self._unfixed)
-            scores = [b + (x - _LANE_OFFSET) * scale for b, x in zip(self.bias, lanes, strict=False)]
+            scale = self._unfixed / math.sqrt(squares / SQUARE_FIXED)
+            scores = [b + x * scale for b, x in zip(self.bias, lanes, strict=False)]
         else:
             scores = list(self.bias)
         probs = self._softmax(scores)

@@ -701,7 +701,7 @@ class FaqIndex:
         sizes = self._gram_sizes[d]
         if not grams or not sizes:
             return 0.0
-        shared = sum(map(self._gram_lanes[d].get, grams, repeat(0)))
+        shared = sum(filter(None, map(self._gram_lanes[d].get, grams)))
         if not shared:
             return 0.0
         width = self._gram_width
