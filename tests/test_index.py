@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import Content, Faq, Group, blank_commune
+from bot.content import Content, Faq, Group, blank_commune, load_content
+from bot.faq import index as index_module
 from bot.faq import service as service_module
 from bot.faq.index import FaqIndex, Match, trigrams
 from bot.faq.service import FaqService
@@ -222,6 +223,20 @@ def test_long_and_hostile_input_is_fast(index: FaqIndex) -> None:
     found = index.search(hostile, 3)
     assert time.perf_counter() - start < 0.5
     assert found and found[0].faq_id == "password"
+
+
+def test_the_3_grams_of_every_question_in_one_sum_match_the_sums_per_faq(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small collection counts the 3-grams of all its questions in one sum per query; a large one sums
+    per candidate FAQ. Both must give the same features, hence the same results."""
+    real = load_content(Path(__file__).resolve().parent.parent / "content")
+    together = FaqIndex.build(real)
+    monkeypatch.setattr(index_module, "ALL_GRAM_LANES_MAX", 0)
+    apart = FaqIndex.build(real)
+    assert together._gram_offsets and not apart._gram_offsets
+    questions = [q for f in real.faqs.values() for q in f.questions][::3]
+    questions += ["quen mat khau vneid", "lam can cuoc cho con 14 tuoi het bao nhieu tien", "gia lua hom nay", "😀"]
+    for question in questions:
+        assert together.search_detail(question, k=6) == apart.search_detail(question, k=6), question
 
 
 def test_trigrams() -> None:

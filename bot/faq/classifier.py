@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -77,7 +78,7 @@ FIXED_BITS = 16
 CHUNK_BITS = 11
 SQUARE_FIXED = 16  # a value is a multiple of IDF_STEP × ACCENT_WEIGHT = 1/4, so its square × 16 is exact
 _LANE_OFFSET = 1 << (LANE_BITS - 2)
-_LANE_CODES = {16: "H", 32: "I", 64: "Q"}  # memoryview formats of unsigned lanes
+_LANE_CODE: Literal["H", "I", "Q"] = "H" if LANE_BITS == 16 else "I" if LANE_BITS == 32 else "Q"  # memoryview format
 
 _cache: dict[str, Classifier] = {}
 
@@ -316,7 +317,7 @@ class Classifier:
         sums: list[int] = []
         for part in parts:
             total = sum(part) + self._offset
-            lanes = memoryview(total.to_bytes(size, sys.byteorder)).cast(_LANE_CODES[LANE_BITS]).tolist()
+            lanes = memoryview(total.to_bytes(size, sys.byteorder)).cast(_LANE_CODE).tolist()
             sums = [a + b for a, b in zip(sums, lanes, strict=True)] if sums else lanes
         return [x - len(parts) * _LANE_OFFSET for x in sums]
 

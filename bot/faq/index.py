@@ -81,6 +81,9 @@ OVERLAP_WEIGHT = 0.0  # share of the best single-question overlap in the ranking
 POSTING_CAP = 400  # FAQs kept per term (see FaqIndex.__init__)
 SCORE_BUDGET = 4000  # posting entries added up per query before the shortlist takes over (_raw_scores)
 SHORTLIST = 32  # FAQs kept for the weaker terms once the budget is spent
+# Up to this many questions in all, the 3-gram counts of every question come from one sum per query (each
+# 3-gram an integer of one lane per question); beyond, from a sum per candidate FAQ (_trigram).
+ALL_GRAM_LANES_MAX = 2048
 # The overlap feature sums a query's term weights in fixed point (2^-32), one 64-bit lane per question:
 # weights below 2^6 and fewer than 2^20 terms per query keep every lane below 2^58.
 OVERLAP_LANE_BITS = 64
@@ -145,8 +148,8 @@ class Features:
 
     def confidence(self) -> float:
         x = self.vector()
-        scope = _sigmoid(sum(w * v for w, v in zip(SCOPE_WEIGHTS, x, strict=True)))
-        right = _sigmoid(sum(w * v for w, v in zip(RIGHT_WEIGHTS, x, strict=True)))
+        scope = _sigmoid(sum(map(mul, SCOPE_WEIGHTS, x)))
+        right = _sigmoid(sum(map(mul, RIGHT_WEIGHTS, x)))
         return scope * right
 
 
@@ -301,6 +304,19 @@ class FaqIndex:
             self._gram_lanes.append(lanes)
             self._gram_sizes.append(tuple(len(g) for g in per_doc))
         del question_grams
+        # A small collection also packs every question of every FAQ into one integer per 3-gram, so that
+        # one sum serves all the candidates re-ranked (`_shared_grams`); same counts as the per-FAQ lanes.
+        self._gram_offsets: list[int] = []
+        self._all_gram_lanes: dict[str, int] = {}
+        questions = sum(len(sizes) for sizes in self._gram_sizes)
+        if questions <= ALL_GRAM_LANES_MAX:
+            start = 0
+            for lanes, sizes in zip(self._gram_lanes, self._gram_sizes, strict=True):
+                self._gram_offsets.append(start)
+                shift = 8 * self._gram_width * start
+                for g, v in lanes.items():
+                    self._all_gram_lanes[g] = self._all_gram_lanes.get(g, 0) + (v << shift)
+                start += len(sizes)
 
         # Pass 2: field-weighted, length-normalised term frequencies: folded, and for the syllables written
         # with several accents in the FAQs ("mã", "má"…), per accent key and typed-without-marks ("wild").
@@ -696,16 +712,30 @@ class FaqIndex:
             found = found[np.lexsort((found, first[found], -values))]
         return found[:k]
 
-    def _trigram(self, grams: frozenset[str], d: int) -> float:
-        """The best `dice` between the query's 3-grams and those of one of FAQ d's title and questions."""
+    def _shared_grams(self, grams: frozenset[str]) -> memoryview | None:
+        """For a small collection, how many of `grams` each question of every FAQ has (FAQ d's questions
+        from `_gram_offsets[d]`); None for a large one."""
+        if not self._gram_offsets:
+            return None
+        shared = sum(filter(None, map(self._all_gram_lanes.get, grams)))
+        size = self._gram_width * (self._gram_offsets[-1] + len(self._gram_sizes[-1]))
+        return memoryview(shared.to_bytes(size, sys.byteorder)).cast(self._gram_format)
+
+    def _trigram(self, grams: frozenset[str], d: int, every: memoryview | None = None) -> float:
+        """The best `dice` between the query's 3-grams and those of one of FAQ d's title and questions
+        (`every`: the counts of `_shared_grams`, when the collection is small)."""
         sizes = self._gram_sizes[d]
         if not grams or not sizes:
             return 0.0
-        shared = sum(filter(None, map(self._gram_lanes[d].get, grams)))
-        if not shared:
-            return 0.0
-        width = self._gram_width
-        counts = memoryview(shared.to_bytes(width * len(sizes), sys.byteorder)).cast(self._gram_format)
+        if every is not None:
+            counts = every[self._gram_offsets[d] : self._gram_offsets[d] + len(sizes)]
+            if not any(counts):
+                return 0.0
+        else:
+            shared = sum(filter(None, map(self._gram_lanes[d].get, grams)))
+            if not shared:
+                return 0.0
+            counts = memoryview(shared.to_bytes(self._gram_width * len(sizes), sys.byteorder)).cast(self._gram_format)
         # 2·|a ∩ b| / (|a| + |b|) per question, computed as `dice` does.
         return max(map(truediv, map(mul, counts, repeat(2.0)), map(add, sizes, repeat(len(grams)))))
 
@@ -733,6 +763,7 @@ class FaqIndex:
         if not pool:
             return []
         grams = trigrams(analysed.folded_text)
+        every = self._shared_grams(grams) if grams else None
         query_weights = {term: self.idf.get(term, 0.0) * weight for term, _key, weight in analysed.terms}
         # The query's term weights in fixed point, for _overlap.
         query_terms = tuple(query_weights)
@@ -748,14 +779,17 @@ class FaqIndex:
             coverage = min(raw / analysed.denominator, 1.0)
             if len(ranked) >= needed and coverage + lift < sorted(r[0] for r in ranked)[-needed]:
                 break
-            trigram = self._trigram(grams, d)
-            overlap = self._overlap(query_terms, fixed_weights, analysed.denominator, d)
+            trigram = self._trigram(grams, d, every)
+            # The overlap only ranks when it has a weight; otherwise it is computed for the k returned.
+            overlap = self._overlap(query_terms, fixed_weights, analysed.denominator, d) if OVERLAP_WEIGHT else 0.0
             rank_score = coverage + TRIGRAM_WEIGHT * trigram + OVERLAP_WEIGHT * overlap
             ranked.append((rank_score, d, coverage, trigram, overlap))
         ranked.sort(key=lambda item: (-item[0], item[1]))
         raw_of = dict(pool)
         out: list[Scored] = []
         for i, (rank_score, d, coverage, trigram, overlap) in enumerate(ranked[:k]):
+            if not OVERLAP_WEIGHT:
+                overlap = self._overlap(query_terms, fixed_weights, analysed.denominator, d)
             following = ranked[i + 1][0] if i + 1 < len(ranked) else 0.0
             margin = max(rank_score - following, 0.0) if i == 0 else 0.0
             features = Features(coverage, trigram, overlap, margin, novelty, length)
