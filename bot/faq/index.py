@@ -458,6 +458,7 @@ class FaqIndex:
                 for variant in _deletes(word):
                     self._deletion_index.setdefault(variant, []).append(word)
         self._corrections: dict[str, str | None] = {}
+        self._tokens: dict[str, tuple[tuple[str, str | None, float], str | None]] = {}  # see _token
 
     # --- construction -------------------------------------------------------------------------------
 
@@ -551,6 +552,24 @@ class FaqIndex:
             self._corrections[syllable] = best
         return best
 
+    def _token(self, token: str) -> tuple[tuple[str, str | None, float], str | None]:
+        """(folded term, accent key, weight) of one expanded syllable, and its folded form when the index
+        does not know it (else None); typos corrected. Kept for the next query with the same syllable."""
+        folded = fold_token(token)
+        frame = FRAME_WEIGHT if is_frame(token) else 1.0
+        found: tuple[tuple[str, str | None, float], str | None]
+        if folded in self.vocabulary or folded.isdigit():
+            key = tone_key(token) if has_marks(token) else None
+            # Typed with marks that no FAQ uses ("nắng" where FAQs only say "năng"): another word.
+            known = folded in self.vocabulary and (key is None or key in self._accent_slices)
+            found = ((folded, key, frame), None if known else folded)
+        else:
+            fixed = self.correct(folded)
+            found = ((folded, None, frame), folded) if fixed is None else ((fixed, None, FUZZY_WEIGHT), None)
+        if len(self._tokens) < 100_000:
+            self._tokens[token] = found
+        return found
+
     def analyse(self, query: str) -> QueryTerms:
         """Terms of a query with their weights, after abbreviation expansion and typo correction."""
         syllables = tokenize(query)
@@ -558,26 +577,15 @@ class FaqIndex:
         # Typo correction on syllables the index does not know.
         corrected: list[tuple[str, str | None, float]] = []  # (folded, accent key, weight)
         unknown: list[str] = []
-        known = 0
+        cache = self._tokens
         for token in expanded:
-            folded = fold_token(token)
-            frame = FRAME_WEIGHT if is_frame(token) else 1.0
-            if folded in self.vocabulary or folded.isdigit():
-                key = tone_key(token) if has_marks(token) else None
-                corrected.append((folded, key, frame))
-                # Typed with marks that no FAQ uses ("nắng" where FAQs only say "năng"): another word.
-                if folded in self.vocabulary and (key is None or key in self._accent_slices):
-                    known += 1
-                else:
-                    unknown.append(folded)
-                continue
-            fixed = self.correct(folded)
-            if fixed is None:
-                corrected.append((folded, None, frame))
-                unknown.append(folded)
-            else:
-                corrected.append((fixed, None, FUZZY_WEIGHT))
-                known += 1
+            found = cache.get(token)
+            if found is None:
+                found = self._token(token)
+            corrected.append(found[0])
+            if found[1] is not None:
+                unknown.append(found[1])
+        known = len(corrected) - len(unknown)
         # One entry per folded term; a term met both with and without an accent key stays unconstrained.
         terms: dict[str, tuple[str | None, float]] = {}
 
@@ -588,13 +596,18 @@ class FaqIndex:
             else:
                 terms[term] = (seen[0] if seen[0] == key else None, max(seen[1], weight))
 
-        for i, (folded, key, weight) in enumerate(corrected):
-            add(folded, key, weight)
-            if i:
-                pf, pk, pw = corrected[i - 1]
+        seen = terms.get
+        previous: tuple[str, str | None, float] | None = None
+        for entry in corrected:  # add() written out: this loop runs for every syllable of every question
+            folded, key, weight = entry
+            old = seen(folded)
+            terms[folded] = (key, weight) if old is None else (old[0] if old[0] == key else None, max(old[1], weight))
+            if previous is not None:
+                pf, pk, pw = previous
                 # A bigram of two framing words ("làm sao", "ở đâu") is framing too.
                 both = f"{pk} {key}" if pk is not None and key is not None else None
-                add(f"{pf} {folded}", both, max(pw, weight))
+                add(f"{pf} {folded}", both, pw if pw > weight else weight)
+            previous = entry
         # Keep the typed (unexpanded) syllables too: "ca nhan" should still meet "cá nhân".
         if expanded != typed:
             folded_typed = [fold_token(t) for t in typed]

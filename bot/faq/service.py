@@ -84,6 +84,7 @@ class FaqService:
             phrase for phrase in (tuple(fold_token(t) for t in tokenize(w)) for w in content.out_of_scope) if phrase
         )
         self._longest_phrase = max((len(p) for p in self._out_of_scope), default=0)
+        self._out_of_scope_starts = frozenset(p[0] for p in self._out_of_scope)
         self.classifier: Classifier | None = classifier
         if classifier is None and len(content.faqs) <= MAX_CLASSIFIER_TOPICS:
             self.classifier = train_classifier(content, classifier_examples(content))
@@ -206,8 +207,11 @@ class FaqService:
         """`out_of_scope_words` of a question's `tokenize` syllables."""
         folded = [fold_token(t) for t in syllables]
         found: set[str] = set()
-        for size in range(1, self._longest_phrase + 1):
-            for i in range(len(folded) - size + 1):
+        starts = self._out_of_scope_starts
+        for i, first in enumerate(folded):
+            if first not in starts:
+                continue
+            for size in range(1, min(self._longest_phrase, len(folded) - i) + 1):
                 window = tuple(folded[i : i + size])
                 if window in self._out_of_scope:
                     found.add(" ".join(window))
