@@ -12,6 +12,7 @@ from bot.content import Content, Faq, Group, blank_commune, load_content
 from bot.faq import index as index_module
 from bot.faq import service as service_module
 from bot.faq.index import FaqIndex, Match, trigrams
+from bot.faq.normalize import compile_abbreviations
 from bot.faq.service import FaqService
 
 
@@ -225,18 +226,41 @@ def test_long_and_hostile_input_is_fast(index: FaqIndex) -> None:
     assert found and found[0].faq_id == "password"
 
 
-def test_the_3_grams_of_every_question_in_one_sum_match_the_sums_per_faq(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A small collection counts the 3-grams of all its questions in one sum per query; a large one sums
-    per candidate FAQ. Both must give the same features, hence the same results."""
+def test_a_small_collections_packed_sums_match_the_large_collections_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small collection adds up its BM25F scores and counts the 3-grams of all its questions in packed
+    integers, one sum per query; a large one uses numpy and a 3-gram sum per candidate FAQ. Both must
+    give the same results: the same FAQs in the same order, with the same features (to 1e-9)."""
     real = load_content(Path(__file__).resolve().parent.parent / "content")
-    together = FaqIndex.build(real)
+    small = FaqIndex.build(real)
     monkeypatch.setattr(index_module, "ALL_GRAM_LANES_MAX", 0)
-    apart = FaqIndex.build(real)
-    assert together._gram_offsets and not apart._gram_offsets
+    monkeypatch.setattr(index_module, "PACKED_POOL_MAX", 0)
+    large = FaqIndex.build(real)
+    assert small._gram_offsets and small._packed_postings
+    assert not large._gram_offsets and not large._packed_postings
     questions = [q for f in real.faqs.values() for q in f.questions][::3]
-    questions += ["quen mat khau vneid", "lam can cuoc cho con 14 tuoi het bao nhieu tien", "gia lua hom nay", "😀"]
+    questions += ["quen mat khau vneid", "lam can cuoc cho con 14 tuoi het bao nhieu tien", "gia lua hom nay", "😀",
+                  "vneid " * 40, "căn cước"]
     for question in questions:
-        assert together.search_detail(question, k=6) == apart.search_detail(question, k=6), question
+        a, b = small.search_detail(question, k=6), large.search_detail(question, k=6)
+        assert [r.faq_id for r in a] == [r.faq_id for r in b], question
+        for x, y in zip(a, b, strict=True):
+            assert x.score == pytest.approx(y.score, rel=1e-9, abs=1e-12), question
+            assert x.features.vector() == pytest.approx(y.features.vector(), rel=1e-9, abs=1e-12), question
+
+
+def test_tied_faqs_keep_the_numpy_order_in_a_small_collection() -> None:
+    twins = [faq("b-twin", "Đổi thẻ căn cước", ["đổi thẻ căn cước ở đâu"]),
+             faq("a-twin", "Đổi thẻ căn cước", ["đổi thẻ căn cước ở đâu"]),
+             faq("other", "Quên mật khẩu", ["quên mật khẩu vneid"])]
+    index = FaqIndex(twins, compile_abbreviations({}), [f.body for f in twins])
+    analysed = index.analyse("đổi thẻ căn cước")
+    lists = []
+    for term, key, weight in analysed.terms:
+        posting, factor = index._postings(term, key)
+        assert posting is not None
+        lists.append((0.0, posting[0], posting[1], weight * factor))
+    assert index._packed_pool(lists, 3) is None  # a tie: left to numpy's rule
+    assert [index.ids[d] for d, _s in index._pool(analysed, 3)] == ["b-twin", "a-twin"]  # first met first
 
 
 def test_trigrams() -> None:

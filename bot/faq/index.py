@@ -81,6 +81,9 @@ OVERLAP_WEIGHT = 0.0  # share of the best single-question overlap in the ranking
 POSTING_CAP = 400  # FAQs kept per term (see FaqIndex.__init__)
 SCORE_BUDGET = 4000  # posting entries added up per query before the shortlist takes over (_raw_scores)
 SHORTLIST = 32  # FAQs kept for the weaker terms once the budget is spent
+# Up to this many FAQs, a query's BM25F scores are also added up in packed integers (one 64-bit lane per
+# FAQ, each contribution in fixed point) rather than with numpy's calls (_packed_pool).
+PACKED_POOL_MAX = 256
 # Up to this many questions in all, the 3-gram counts of every question come from one sum per query (each
 # 3-gram an integer of one lane per question); beyond, from a sum per candidate FAQ (_trigram).
 ALL_GRAM_LANES_MAX = 2048
@@ -446,6 +449,19 @@ class FaqIndex:
             (v for part in value_parts for v in part), dtype=np.float64, count=offset
         )
         del id_parts, value_parts
+        # For a small collection, each posting also as one integer: FAQ d's contribution in lane d, in fixed
+        # point with the bits that a sum of SCORE_BUDGET contributions leaves in a 63-bit lane.
+        self._packed_postings: dict[int, int] = {}
+        self._pool_unfixed = 1.0
+        if 0 < n <= PACKED_POOL_MAX:
+            postings = (*fold_post.values(), *acc_post.values())
+            highest = max((max(post.values()) for post in postings if post), default=0.0)
+            fixed_bits = 62 - math.ceil(math.log2(SCORE_BUDGET)) - math.ceil(math.log2(highest + 1))
+            self._pool_unfixed = 2.0**-fixed_bits
+            for post in postings:
+                start = packed[id(post)][0]
+                if start not in self._packed_postings:
+                    self._packed_postings[start] = sum(round(v * 2.0**fixed_bits) << (64 * d) for d, v in post.items())
         self._fold_slices: dict[str, tuple[int, int, float]] = {t: packed[id(p)] for t, p in fold_post.items()}
         self._accent_slices: dict[str, tuple[int, int, float]] = {k: packed[id(p)] for k, p in acc_post.items()}
         del packed, fold_post, acc_post
@@ -657,7 +673,9 @@ class FaqIndex:
 
         Each FAQ's score is the sum of its contributions in term order, as a dict of scores filled term by
         term would hold it (`bincount` adds its weights in input order); equal scores rank in the order
-        such a dict first met the FAQs, or, after the shortlist, in shortlist order.
+        such a dict first met the FAQs, or, after the shortlist, in shortlist order. A small collection
+        (PACKED_POOL_MAX FAQs) adds a query within the budget up in packed integers instead (`_packed_pool`):
+        the same scores to 1e-10, and a tie is left to this rule.
         """
         lists: list[tuple[float, int, int, float]] = []  # (bound, start, stop, weight)
         for term, key, weight in analysed.terms:
@@ -668,6 +686,10 @@ class FaqIndex:
         if not lists:
             return []
         lists.sort(key=lambda item: -item[0])
+        if self._packed_postings and sum(stop - start for _b, start, stop, _w in lists) <= SCORE_BUDGET:
+            found = self._packed_pool(lists, depth)
+            if found is not None:
+                return found
         ids, values = self._post_ids, self._post_values
         id_parts: list[npt.NDArray[np.intp]] = []
         value_parts: list[npt.NDArray[np.float64]] = []
@@ -696,6 +718,29 @@ class FaqIndex:
             scores = self._sum(id_parts, value_parts)
         best = self._best(scores, depth, lists)
         return list(zip(best.tolist(), scores[best].tolist(), strict=True))
+
+    def _packed_pool(
+        self, lists: Sequence[tuple[float, int, int, float]], depth: int
+    ) -> list[tuple[int, float]] | None:
+        """`_pool` of a small collection with its packed postings: the postings of each distinct term weight
+        summed in one integer, then unpacked and weighted. The sums are exact in fixed point, so a score is
+        within 1e-10 of numpy's; None when two of the FAQs returned tie (numpy's ordering rule decides)."""
+        by_weight: dict[float, int] = {}
+        packed = self._packed_postings
+        for _bound, start, _stop, weight in lists:
+            by_weight[weight] = by_weight.get(weight, 0) + packed[start]
+        n = self.n
+        scores: list[float] | None = None
+        for weight, total in by_weight.items():
+            lanes = memoryview(total.to_bytes(8 * n, sys.byteorder)).cast("Q")
+            part = map(mul, lanes, repeat(weight * self._pool_unfixed))
+            scores = list(part) if scores is None else list(map(add, scores, part))
+        assert scores is not None
+        best = sorted(range(n), key=scores.__getitem__, reverse=True)[: depth + 1]
+        found = [(d, scores[d]) for d in best if scores[d] > 0.0]
+        if any(a[1] == b[1] for a, b in pairwise(found)):
+            return None
+        return found[:depth]
 
     def _sum(
         self, id_parts: Sequence[npt.NDArray[np.intp]], value_parts: Sequence[npt.NDArray[np.float64]]
