@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -261,6 +264,31 @@ def test_tied_faqs_keep_the_numpy_order_in_a_small_collection() -> None:
         lists.append((0.0, posting[0], posting[1], weight * factor))
     assert index._packed_pool(lists, 3) is None  # a tie: left to numpy's rule
     assert [index.ids[d] for d, _s in index._pool(analysed, 3)] == ["b-twin", "a-twin"]  # first met first
+
+
+SCORES_IN_A_FRESH_PROCESS = """
+import sys
+from pathlib import Path
+from bot.content import load_content
+from bot.faq.index import FaqIndex
+index = FaqIndex.build(load_content(Path("content")))
+for q in sys.argv[1:]:
+    print(q, [(r.faq_id, repr(r.score), repr(r.features.overlap)) for r in index.search_detail(q, k=6)])
+"""
+
+
+def test_scores_do_not_depend_on_the_hash_seed() -> None:
+    """A set's order changes with PYTHONHASHSEED; no float sum may follow it (ask --json stays stable)."""
+    root = Path(__file__).resolve().parent.parent
+    questions = ["Làm tài khoản định danh điện tử có mất phí hay không?",
+                 "so dt nay ko chinh chu thi co kich hoat dc ko", "ba toi dung dt bam nut thi lam vneid sao dc",
+                 "quen mat khau vneid"]
+    outputs = {
+        subprocess.run([sys.executable, "-c", SCORES_IN_A_FRESH_PROCESS, *questions], cwd=root, check=True,
+                       capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(outputs) == 1
 
 
 def test_trigrams() -> None:

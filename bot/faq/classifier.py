@@ -333,6 +333,14 @@ class Classifier:
         when the caller already has them (`expand_abbreviations(tokenize(text), …)`)."""
         if not self.labels:
             return Prediction(((OUT_OF_SCOPE, 1.0),))
+        probs = self.probabilities(text, tokens=tokens)
+        ranked = sorted(zip(self.labels, probs, strict=True), key=lambda item: -item[1])[:k]
+        return Prediction(tuple(ranked))
+
+    def probabilities(self, text: str, *, tokens: Sequence[str] | None = None) -> list[float]:
+        """The probability of every class of `text`, in the order of `labels` (see `predict`)."""
+        if not self.labels:
+            return []
         if tokens is None:
             typed = tokenize(text)
             tokens = expand_abbreviations(typed, self.abbreviations) if self.abbreviations.entries else typed
@@ -343,9 +351,7 @@ class Classifier:
             scores = [b + x * scale for b, x in zip(self.bias, lanes, strict=False)]
         else:
             scores = list(self.bias)
-        probs = self._softmax(scores)
-        ranked = sorted(zip(self.labels, probs, strict=True), key=lambda item: -item[1])[:k]
-        return Prediction(tuple(ranked))
+        return self._softmax(scores)
 
 
 @contextmanager

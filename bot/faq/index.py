@@ -19,7 +19,11 @@ Design (measured on the real content and on 3,000 synthetic FAQs by bench/faq.py
   comparable across queries.
 * Postings are packed into two flat numpy arrays (FAQ numbers, contributions); a query's are added up by one
   `np.bincount` into a dense score vector (at 3,000 FAQs about 3 times faster than a dict filled term by
-  term, with the same sums and the same order of equal scores; see `_pool`).
+  term, with the same sums and the same order of equal scores; see `_pool`). A small collection (up to
+  PACKED_POOL_MAX FAQs, today's content) also packs each posting into one Python integer, a fixed-point
+  lane per FAQ, and adds a query's up in a C-level `sum` instead: below a few hundred FAQs that beats
+  numpy's per-call costs (`_packed_pool`); likewise the re-ranking's 3-gram counts of all questions come
+  from one sum (`_shared_grams`). Both small-collection paths give the large one's results (tests/test_index.py).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise, repeat
 from operator import add, itemgetter, mul, truediv
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -135,9 +139,9 @@ class Match:
     score: float
 
 
-@dataclass(frozen=True)
-class Features:
-    """What the confidence of a match is computed from."""
+class Features(NamedTuple):
+    """What the confidence of a match is computed from (a named tuple: six are made per question, and a
+    frozen dataclass took four times as long to build)."""
 
     coverage: float  # IDF-weighted share of the query the FAQ matches (BM25F, saturated)
     trigram: float  # best character 3-gram similarity between the query and one of the FAQ's questions
@@ -156,8 +160,7 @@ class Features:
         return scope * right
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
     """A search result with the features behind its score (for calibration, benchmarks and debugging)."""
 
     faq_id: str
@@ -380,7 +383,8 @@ class FaqIndex:
                 for t in terms:
                     term_lanes[t] = term_lanes.get(t, 0) + bit
             self._term_lanes.append(term_lanes)
-            self._question_totals.append(tuple(sum(self.idf.get(t, 0.0) for t in terms) for terms in per_doc))
+            # Summed in sorted order: a set's order changes with the hash seed, and so would the last bit.
+            self._question_totals.append(tuple(sum(self.idf.get(t, 0.0) for t in sorted(terms)) for terms in per_doc))
         del question_terms
 
         # Postings of pre-saturated contributions, idf · tf / (k1 + tf), computed in place. Static pruning

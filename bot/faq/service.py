@@ -88,6 +88,10 @@ class FaqService:
         self.classifier: Classifier | None = classifier
         if classifier is None and len(content.faqs) <= MAX_CLASSIFIER_TOPICS:
             self.classifier = train_classifier(content, classifier_examples(content))
+        # Where the FAQ classes and the decline classes (out of scope, redirects…) sit among its labels.
+        labels = self.classifier.labels if self.classifier is not None else []
+        self._faq_slots = [i for i, label in enumerate(labels) if label in content.faqs]
+        self._decline_slots = [i for i, label in enumerate(labels) if label not in content.faqs]
         # The classifier reuses the index's expansion of a question when both expand the same abbreviations.
         self._shared_tokens = self.classifier is not None and self.classifier.abbreviations == self.index.abbreviations
 
@@ -146,12 +150,16 @@ class FaqService:
         calibrated confidence (LEXICAL_SHARE), times P(in scope).
         """
         assert self.classifier is not None
-        prediction = self.classifier.predict(question, k=len(self.classifier.labels), tokens=self._tokens(analysed))
-        faqs = self.content.faqs
-        in_scope = sum(p for c, p in prediction.ranked if c in faqs)
-        decline = next(((c, p) for c, p in prediction.ranked if c not in faqs), None)
-        if decline is not None and decline[1] >= in_scope and not keyword:
-            label = decline[0]
+        labels = self.classifier.labels
+        if not labels:
+            return Answer(question, None, 0.0, (), "out_of_scope")
+        probs = self.classifier.probabilities(question, tokens=self._tokens(analysed))
+        # Summed from the most probable down, as the ranked classes of `predict` would be.
+        in_scope = sum(sorted(map(probs.__getitem__, self._faq_slots), reverse=True))
+        # The most probable decline class (the first in label order among equals).
+        slot = max(self._decline_slots, key=probs.__getitem__) if self._decline_slots else None
+        if slot is not None and probs[slot] >= in_scope and not keyword:
+            label = labels[slot]
             if label == SMALL_TALK:
                 return Answer(question, None, 0.0, (), "small_talk")
             if label == NEED_HELP:
@@ -162,12 +170,15 @@ class FaqService:
         # The lexical search only runs for questions the classifier keeps in scope.
         results = self.index.search_detail(analysed, k=CANDIDATES + RELATED)
         lexical = {r.faq_id: r.score for r in results}
-        blended: dict[str, float] = {}
-        for c, p in prediction.ranked:
-            if c in faqs:
-                share = p / in_scope if in_scope > 0 else 0.0
-                blended[c] = in_scope * ((1 - LEXICAL_SHARE) * share + LEXICAL_SHARE * lexical.get(c, 0.0))
-        ranked = sorted(blended.items(), key=lambda item: -item[1])
+        # (blended score, probability, slot) per FAQ, best first; equal scores in decreasing probability,
+        # then label order, as `predict`'s ranking would give them.
+        blend: list[tuple[float, float, int]] = []
+        for i in self._faq_slots:
+            p = probs[i]
+            share = p / in_scope if in_scope > 0 else 0.0
+            blend.append((in_scope * ((1 - LEXICAL_SHARE) * share + LEXICAL_SHARE * lexical.get(labels[i], 0.0)), p, i))
+        blend.sort(key=lambda item: (-item[0], -item[1], item[2]))
+        ranked = [(labels[i], b) for b, _p, i in blend]
         score = ranked[0][1] if ranked else 0.0
         candidates = tuple(c for c, _p in ranked[:CANDIDATES])
         # Today's out-of-scope words (content/out_of_scope.toml) still decline a question no FAQ matches
