@@ -76,6 +76,21 @@ def test_training_is_deterministic_and_the_packed_rows_hold_the_weights() -> Non
         assert first._packed[f[0]][f[2:]] == expected, f
 
 
+def test_a_questions_known_features_are_the_union_of_its_syllables_and_pairs() -> None:
+    """_rows looks features up per syllable and per pair of neighbours (and keeps them); the result must be
+    exactly the known features `featurize` finds in the whole text, each once."""
+    model = Classifier.train(TOY, NO_ABBREVIATIONS)
+    texts = ["quen passcode", "Quên mật khẩu VNeID", "a b c d", "o a passcode i u", "x", "ma 6 so", "quen ma ma",
+             "nhap sai passcode nhieu lan a", "doi mat khau o a", "passcode " * 50, "mật khẩu mat khau mật"]
+    for _ in range(2):  # the second time from the kept features
+        for text in texts:
+            names = [f for f in featurize(text, NO_ABBREVIATIONS) if f in model.idf]
+            expected = [model._packed[f[0]][f[2:]] for f in names]
+            rows = model._rows(expand_abbreviations(tokenize(text), NO_ABBREVIATIONS))
+            assert len(rows) == len(expected) and sum(rows) == sum(expected), text
+    assert model._syllable_cache and model._pair_cache
+
+
 def reference(model: Classifier, text: str) -> dict[str, float]:
     """The model's probabilities computed in floats, feature by feature, without the packed rows."""
     names, values = _weighted(featurize(text, model.abbreviations), model.idf)
