@@ -366,6 +366,13 @@ def speed(
             wall[size] += trial_wall
             cpu[size] += trial_cpu
             trial_p99[size].append(percentile(trial_wall, 99))
+    # Questions this process has never seen (the caches of syllables, pairs and corrections hold only what
+    # the questions above brought): each of the fresh sets' questions asked once, at today's size.
+    fresh = [q for path in FRESH_SETS if path.is_file() for q, _ in read_tsv(path) if q not in set(questions)]
+    gc.collect()
+    gc.freeze()
+    first_wall, _first_cpu = timed_queries(services[sizes[0]], fresh, 1)
+    gc.unfreeze()
     services.clear()
     gc.collect()
     print()
@@ -403,6 +410,10 @@ def speed(
         verdict = "met" if p99 <= TARGET_P99_MS[key] else "NOT met"
         print(f"{len(data[size].faqs):>5} FAQs: trial p99 {p99:.3f} ms, issue 11's figure {ISSUE_P99_MS[key]:.2f} ms "
               f"({p99 / ISSUE_P99_MS[key]:.2f}×), target {TARGET_P99_MS[key]:g} ms {verdict}")
+    if first_wall:
+        print(f"{len(content.faqs):>5} FAQs, {len(first_wall)} questions of {', '.join(p.name for p in FRESH_SETS)} "
+              f"asked once, never before in this process: p50 {statistics.median(first_wall):.3f} ms, "
+              f"p99 {percentile(first_wall, 99):.3f} ms")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"({len(questions)} questions × {rounds} rounds × {trials} trials per size, each trial after a warm-up "
