@@ -333,7 +333,6 @@ def accuracy_tables(content: Content, service: FaqService, sets: Sequence[tuple[
     )
 
 
-
 def speed(
     content: Content, sets: Sequence[tuple[str, list[tuple[str, str]]]], build_real: float, rounds: int, trials: int
 ) -> None:
@@ -368,7 +367,8 @@ def speed(
             trial_p99[size].append(percentile(trial_wall, 99))
     # Questions this process has never seen (the caches of syllables, pairs and corrections hold only what
     # the questions above brought): each of the fresh sets' questions asked once, at today's size.
-    fresh = [q for path in FRESH_SETS if path.is_file() for q, _ in read_tsv(path) if q not in set(questions)]
+    asked = set(questions)
+    fresh = [q for path in FRESH_SETS if path.is_file() for q, _ in read_tsv(path) if q not in asked]
     gc.collect()
     gc.freeze()
     first_wall, _first_cpu = timed_queries(services[sizes[0]], fresh, 1)

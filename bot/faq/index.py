@@ -85,6 +85,7 @@ OVERLAP_WEIGHT = 0.0  # share of the best single-question overlap in the ranking
 POSTING_CAP = 400  # FAQs kept per term (see FaqIndex.__init__)
 SCORE_BUDGET = 4000  # posting entries added up per query before the shortlist takes over (_raw_scores)
 SHORTLIST = 32  # FAQs kept for the weaker terms once the budget is spent
+SYLLABLE_CACHE_MAX = 100_000  # syllables whose typo correction and query term are kept for the next query
 # Up to this many FAQs, a query's BM25F scores are also added up in packed integers (one 64-bit lane per
 # FAQ, each contribution in fixed point) rather than with numpy's calls (_packed_pool).
 PACKED_POOL_MAX = 256
@@ -478,7 +479,7 @@ class FaqIndex:
                 for variant in _deletes(word):
                     self._deletion_index.setdefault(variant, []).append(word)
         self._corrections: dict[str, str | None] = {}
-        self._tokens: dict[str, tuple[tuple[str, str | None, float], str | None]] = {}  # see _token
+        self._syllable_terms: dict[str, tuple[tuple[str, str | None, float], str | None]] = {}  # _syllable_term
 
     # --- construction -------------------------------------------------------------------------------
 
@@ -568,11 +569,11 @@ class FaqIndex:
                 if close:
                     # The most common candidate: a typo is more likely of a frequent word.
                     best = min(close, key=lambda w: (self.idf.get(w, 0.0), w))
-        if len(self._corrections) < 100_000:
+        if len(self._corrections) < SYLLABLE_CACHE_MAX:
             self._corrections[syllable] = best
         return best
 
-    def _token(self, token: str) -> tuple[tuple[str, str | None, float], str | None]:
+    def _syllable_term(self, token: str) -> tuple[tuple[str, str | None, float], str | None]:
         """(folded term, accent key, weight) of one expanded syllable, and its folded form when the index
         does not know it (else None); typos corrected. Kept for the next query with the same syllable."""
         folded = fold_token(token)
@@ -586,8 +587,8 @@ class FaqIndex:
         else:
             fixed = self.correct(folded)
             found = ((folded, None, frame), folded) if fixed is None else ((fixed, None, FUZZY_WEIGHT), None)
-        if len(self._tokens) < 100_000:
-            self._tokens[token] = found
+        if len(self._syllable_terms) < SYLLABLE_CACHE_MAX:
+            self._syllable_terms[token] = found
         return found
 
     def analyse(self, query: str) -> QueryTerms:
@@ -597,11 +598,11 @@ class FaqIndex:
         # Typo correction on syllables the index does not know.
         corrected: list[tuple[str, str | None, float]] = []  # (folded, accent key, weight)
         unknown: list[str] = []
-        cache = self._tokens
+        cache = self._syllable_terms
         for token in expanded:
             found = cache.get(token)
             if found is None:
-                found = self._token(token)
+                found = self._syllable_term(token)
             corrected.append(found[0])
             if found[1] is not None:
                 unknown.append(found[1])
@@ -616,18 +617,15 @@ class FaqIndex:
             else:
                 terms[term] = (seen[0] if seen[0] == key else None, max(seen[1], weight))
 
-        seen = terms.get
         previous: tuple[str, str | None, float] | None = None
-        for entry in corrected:  # add() written out: this loop runs for every syllable of every question
-            folded, key, weight = entry
-            old = seen(folded)
-            terms[folded] = (key, weight) if old is None else (old[0] if old[0] == key else None, max(old[1], weight))
+        for folded, key, weight in corrected:
+            add(folded, key, weight)
             if previous is not None:
                 pf, pk, pw = previous
                 # A bigram of two framing words ("làm sao", "ở đâu") is framing too.
                 both = f"{pk} {key}" if pk is not None and key is not None else None
-                add(f"{pf} {folded}", both, pw if pw > weight else weight)
-            previous = entry
+                add(f"{pf} {folded}", both, max(pw, weight))
+            previous = (folded, key, weight)
         # Keep the typed (unexpanded) syllables too: "ca nhan" should still meet "cá nhân".
         if expanded != typed:
             folded_typed = [fold_token(t) for t in typed]
